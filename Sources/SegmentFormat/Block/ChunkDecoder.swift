@@ -1,0 +1,99 @@
+/// Reads one chunk (header and stored payload) back into a `DecodedChunk`, checking its crc,
+/// codec, bitmaps and value section against the format spec. Never traps on bad bytes: every
+/// inconsistency throws a `FormatError`.
+public enum ChunkDecoder {
+    /// The fixed-size header of a chunk.
+    public struct Header: Sendable, Equatable {
+        public var column: Int
+        public var encoding: Encoding
+        public var codec: Codec
+        public var hasNulls: Bool
+        public var hasAbsents: Bool
+        public var valueCount: Int
+        public var rawLength: Int
+        public var storedLength: Int
+        public var crc: UInt32
+    }
+
+    public static func readHeader(_ r: inout ByteReader) throws -> Header {
+        let column = Int(try r.u16())
+        let encodingCode = try r.u8()
+        let codecCode = try r.u8()
+        let flags = try r.u8()
+        let reserved = try r.u8()
+        let valueCount = Int(try r.u32())
+        let rawLength = Int(try r.u32())
+        let storedLength = Int(try r.u32())
+        let crc = try r.u32()
+        guard let encoding = Encoding(rawValue: encodingCode) else { throw FormatError("unknown encoding \(encodingCode)") }
+        guard let codec = Codec(rawValue: codecCode) else { throw FormatError("unknown codec \(codecCode)") }
+        guard flags & ~3 == 0, reserved == 0 else { throw FormatError("unknown chunk flags \(flags)/\(reserved)") }
+        return Header(column: column, encoding: encoding, codec: codec, hasNulls: flags & 1 != 0, hasAbsents: flags & 2 != 0,
+                      valueCount: valueCount, rawLength: rawLength, storedLength: storedLength, crc: crc)
+    }
+
+    /// Decodes the chunk that starts at `chunk` (header first) for `column`, in a block of `rowCount` rows.
+    public static func decode(_ chunk: UnsafeRawBufferPointer, column: ColumnDescriptor, columnIndex: Int, rowCount: Int) throws -> DecodedChunk {
+        var r = ByteReader(chunk, context: "chunk")
+        let h = try readHeader(&r)
+        guard h.column == columnIndex else { throw FormatError("chunk names column \(h.column), expected \(columnIndex)") }
+        guard h.encoding.applies(to: column.type) else {
+            throw FormatError("encoding \(h.encoding.name) does not apply to a \(column.type.name) column")
+        }
+        let stored = try r.bytes(h.storedLength)
+        guard Checksum.crc32(stored) == h.crc else { throw FormatError("chunk checksum mismatch") }
+        let payload = try h.codec.decompress(stored, rawLength: h.rawLength)
+        return try payload.withUnsafeBytes { p in
+            var pr = ByteReader(p, context: "chunk payload")
+            let bitmapBytes = (rowCount + 7) / 8
+            let nulls = h.hasNulls ? Array(try pr.bytes(bitmapBytes)) : nil
+            let absents = h.hasAbsents ? Array(try pr.bytes(bitmapBytes)) : nil
+            let missing = try countMissing(nulls, absents, rowCount: rowCount)
+            guard h.valueCount == rowCount - missing else {
+                throw FormatError("chunk holds \(h.valueCount) values but its bitmaps leave \(rowCount - missing) rows with a value")
+            }
+            let section = try pr.bytes(pr.remaining)
+            let values = try decodeValues(h.encoding, column.type, section, count: h.valueCount)
+            return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: values)
+        }
+    }
+
+    private static func countMissing(_ nulls: [UInt8]?, _ absents: [UInt8]?, rowCount: Int) throws -> Int {
+        var missing = 0
+        let tailMask: UInt8 = rowCount % 8 == 0 ? 0 : ~UInt8((1 << (rowCount % 8)) - 1)
+        for bitmap in [nulls, absents].compactMap({ $0 }) {
+            if let last = bitmap.last, last & tailMask != 0 { throw FormatError("bitmap has bits set past the last row") }
+            for b in bitmap { missing += b.nonzeroBitCount }
+        }
+        if let nulls, let absents {
+            for i in 0..<nulls.count where nulls[i] & absents[i] != 0 {
+                throw FormatError("a row is marked both null and absent")
+            }
+        }
+        return missing
+    }
+
+    private static func decodeValues(_ encoding: Encoding, _ type: ColumnType, _ section: UnsafeRawBufferPointer, count: Int) throws -> ColumnValues {
+        if count == 0 || encoding == .empty {
+            guard count == 0, encoding == .empty, section.isEmpty else {
+                throw FormatError("encoding \(encoding.name) with \(count) values and \(section.count) value bytes is inconsistent")
+            }
+            return .none
+        }
+        switch encoding {
+        case .plainInt64, .forBitpack, .deltaBitpack, .deltaVarint, .dodVarint:
+            return .integers(try IntegerEncoding.decode(encoding, section, count: count))
+        case .plainString:
+            return .strings(try StringEncoding.decodePlain(section, count: count, validateUTF8: true))
+        case .dictString:
+            let (entries, codes) = try StringEncoding.decodeDictionary(section, count: count)
+            return .dictionary(entries: entries, codes: codes)
+        case .bitmap:
+            return .booleans(try ScalarEncoding.decodeBitmap(section, count: count))
+        case .plainFloat64, .xorFloat64:
+            return .numbers(try ScalarEncoding.decodeFloats(section, count: count, xor: encoding == .xorFloat64))
+        case .empty:
+            return .none
+        }
+    }
+}

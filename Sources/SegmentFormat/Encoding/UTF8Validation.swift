@@ -1,0 +1,43 @@
+/// Validates UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF) with an
+/// eight-bytes-at-a-time ASCII fast path, since log text is mostly ASCII.
+public enum UTF8Validation {
+    public static func isValid(_ buf: UnsafeRawBufferPointer) -> Bool {
+        guard let base = buf.baseAddress else { return true }
+        let n = buf.count
+        var i = 0
+        while i < n {
+            if i + 8 <= n && base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
+            let b0 = base.load(fromByteOffset: i, as: UInt8.self)
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
+            let need: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch b0 {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: return false
+            }
+            guard i + need < n else { return false }
+            let b1 = base.load(fromByteOffset: i + 1, as: UInt8.self)
+            guard b1 >= lo && b1 <= hi else { return false }
+            for k in 2...max(need, 1) where k <= need {
+                let b = base.load(fromByteOffset: i + k, as: UInt8.self)
+                guard b & 0xC0 == 0x80 else { return false }
+            }
+            i += need + 1
+        }
+        return true
+    }
+
+    public static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isValid($0) } }
+}

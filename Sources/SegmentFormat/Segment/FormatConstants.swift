@@ -1,0 +1,44 @@
+/// Every number that the on-disk format fixes, in one place, each with the reason for its value.
+/// `docs/segment-format.md` is the contract these constants implement.
+public enum FormatConstants {
+    /// First four bytes of every segment. A fixed, printable tag so `file`/`xxd` users recognise it.
+    public static let headerMagic: [UInt8] = Array("SEG1".utf8)
+    /// Last four bytes of a sealed segment: a reader checks it before trusting the footer length.
+    public static let trailerMagic: [UInt8] = Array("SEGF".utf8)
+    /// First four bytes of every block frame: lets a reader recover blocks without the footer.
+    public static let blockMagic: [UInt8] = Array("BLK1".utf8)
+    /// The only version this code writes and reads.
+    public static let formatVersion: UInt16 = 1
+
+    /// Magic (4) + version (2) + flags (2) + header length (4).
+    public static let headerPreambleSize = 12
+    /// Magic (4) + body length (4) + body crc (4).
+    public static let blockFrameSize = 12
+    /// column (2) + encoding (1) + codec (1) + flags (1) + reserved (1) + value count, raw, stored, crc (4 × 4).
+    public static let chunkHeaderSize = 20
+    /// Footer crc (4) + footer length (4) + trailing magic (4).
+    public static let footerTrailerSize = 12
+
+    /// Default rows per block: large enough that per-block overhead vanishes and codecs see long runs,
+    /// small enough that decoding one block of one column stays in L2 cache (64 Ki × 8 bytes = 512 KiB).
+    public static let defaultBlockRows = 65_536
+    /// Hard bound on rows per block, checked by readers, so a damaged count cannot demand huge buffers.
+    public static let maxBlockRows = 1 << 20
+    /// A block is also closed once its columns hold this many raw bytes, so wide text records
+    /// keep blocks (and a reader's memory) bounded.
+    public static let maxBlockRawBytes = 32 << 20
+    /// Bound on columns in a schema: a log schema with more is a mistake.
+    public static let maxColumns = 4_096
+    /// Bound on a field name, in bytes.
+    public static let maxNameBytes = 255
+    /// Bound on one string value, in bytes.
+    public static let maxValueBytes = 64 << 20
+    /// Bound on a chunk's decompressed size.
+    public static let maxChunkRawBytes = 1 << 30
+    /// No codec here expands more than ~1032:1 (zlib's best case), so a raw length beyond this
+    /// multiple of the stored length (plus slack for tiny chunks) marks corruption.
+    public static let maxExpansionRatio = 1_100
+    public static let expansionSlack = 1_024
+    /// String min/max stats longer than this are cut, so footers stay small for long text.
+    public static let maxStatBytes = 64
+}

@@ -1,0 +1,123 @@
+/// The end of a sealed segment: every block's place, row count, time range and per-column stats,
+/// and the segment's totals (spec: Footer).
+public struct SegmentFooter: Sendable, Equatable {
+    public var blocks: [BlockMeta]
+
+    public init(blocks: [BlockMeta]) { self.blocks = blocks }
+
+    public var rowCount: Int { blocks.reduce(0) { $0 + $1.rowCount } }
+
+    public var timeRange: ClosedRange<Int64>? {
+        let ranges = blocks.compactMap(\.timeRange)
+        guard let lo = ranges.map(\.lowerBound).min(), let hi = ranges.map(\.upperBound).max() else { return nil }
+        return lo...hi
+    }
+
+    /// Footer body, crc, length and trailing magic.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + blocks.count * (40 + (blocks.first?.chunks.count ?? 0) * 48))
+        w.u32(UInt32(blocks.count))
+        w.u64(UInt64(rowCount))
+        writeRange(timeRange, &w)
+        for b in blocks {
+            w.u64(b.offset)
+            w.u32(b.length)
+            w.u32(UInt32(b.rowCount))
+            writeRange(b.timeRange, &w)
+            for c in b.chunks {
+                w.u32(c.offset)
+                w.u32(c.length)
+                w.u8(c.encoding.rawValue)
+                w.u8(c.codec.rawValue)
+                w.u32(c.rawLength)
+                w.u32(UInt32(c.nullCount))
+                w.u32(UInt32(c.absentCount))
+                c.stats.write(&w)
+            }
+        }
+        let crc = Checksum.crc32(w.bytes)
+        let length = w.count
+        w.u32(crc)
+        w.u32(UInt32(length))
+        w.append(FormatConstants.trailerMagic)
+        return w.bytes
+    }
+
+    private func writeRange(_ range: ClosedRange<Int64>?, _ w: inout ByteWriter) {
+        w.u8(range == nil ? 0 : 1)
+        w.i64(range?.lowerBound ?? 0)
+        w.i64(range?.upperBound ?? 0)
+    }
+
+    static func readRange(_ r: inout ByteReader) throws -> ClosedRange<Int64>? {
+        let has = try r.u8()
+        let lo = try r.i64(), hi = try r.i64()
+        guard has <= 1 else { throw FormatError("bad time range flag \(has)") }
+        guard has == 1 else { return nil }
+        guard lo <= hi else { throw FormatError("time range minimum is after its maximum") }
+        return lo...hi
+    }
+
+    /// Reads the footer at the end of `file`, whose header ends at `headerEnd`. Returns the footer
+    /// and the offset where its body starts (the end of the last block).
+    static func decode(_ file: UnsafeRawBufferPointer, headerEnd: Int, columns: [ColumnDescriptor]) throws -> (SegmentFooter, Int) {
+        let size = file.count
+        guard size >= headerEnd + FormatConstants.footerTrailerSize else { throw FormatError("file ends before a footer") }
+        guard file[(size - 4)...].elementsEqual(FormatConstants.trailerMagic) else { throw FormatError("no trailing magic: the segment was not sealed") }
+        var t = ByteReader(file, position: size - FormatConstants.footerTrailerSize, context: "footer trailer")
+        let crc = try t.u32()
+        let length = Int(try t.u32())
+        let start = size - FormatConstants.footerTrailerSize - length
+        guard start >= headerEnd else { throw FormatError("footer length \(length) runs past the header") }
+        let body = UnsafeRawBufferPointer(rebasing: file[start..<(start + length)])
+        guard Checksum.crc32(body) == crc else { throw FormatError("footer checksum mismatch") }
+
+        var r = ByteReader(body, context: "footer")
+        let count = Int(try r.u32())
+        let totalRows = try r.u64()
+        let range = try readRange(&r)
+        // Each block entry takes at least 29 bytes plus 23 per column: bound the count before allocating.
+        guard count <= body.count / (29 + 23 * columns.count) + 1 else { throw FormatError("footer declares \(count) blocks, more than it can hold") }
+        var blocks: [BlockMeta] = []
+        blocks.reserveCapacity(count)
+        var expectedOffset = UInt64(headerEnd)
+        for i in 0..<count {
+            let offset = try r.u64()
+            let length = try r.u32()
+            let rows = Int(try r.u32())
+            let blockRange = try readRange(&r)
+            guard offset == expectedOffset, offset + UInt64(length) <= UInt64(start), length >= UInt32(FormatConstants.blockFrameSize) else {
+                throw FormatError("footer entry for block \(i) points outside the block area", block: i)
+            }
+            guard rows >= 1, rows <= FormatConstants.maxBlockRows else { throw FormatError("footer gives block \(i) \(rows) rows", block: i) }
+            expectedOffset = offset + UInt64(length)
+            var chunks: [ChunkMeta] = []
+            chunks.reserveCapacity(columns.count)
+            for (ci, column) in columns.enumerated() {
+                let cOffset = try r.u32(), cLength = try r.u32()
+                let encodingCode = try r.u8(), codecCode = try r.u8()
+                let raw = try r.u32(), nulls = Int(try r.u32()), absents = Int(try r.u32())
+                let stats = try ColumnStats.read(&r)
+                guard let encoding = Encoding(rawValue: encodingCode), encoding.applies(to: column.type) else {
+                    throw FormatError("unknown or misapplied encoding \(encodingCode)", block: i, column: column.name)
+                }
+                guard let codec = Codec(rawValue: codecCode) else { throw FormatError("unknown codec \(codecCode)", block: i, column: column.name) }
+                guard cLength >= UInt32(FormatConstants.chunkHeaderSize), UInt64(cOffset) + UInt64(cLength) <= UInt64(length),
+                      cOffset >= UInt32(FormatConstants.blockFrameSize + 23 + 20 * ci) else {
+                    throw FormatError("footer entry points outside its block", block: i, column: column.name)
+                }
+                guard nulls + absents <= rows else { throw FormatError("footer counts more missing values than rows", block: i, column: column.name) }
+                chunks.append(ChunkMeta(offset: cOffset, length: cLength, encoding: encoding, codec: codec, rawLength: raw,
+                                        nullCount: nulls, absentCount: absents, stats: stats))
+            }
+            blocks.append(BlockMeta(offset: offset, length: length, rowCount: rows, timeRange: blockRange, chunks: chunks))
+        }
+        guard r.isAtEnd else { throw FormatError("footer has \(r.remaining) unexpected bytes") }
+        guard expectedOffset == UInt64(start) else { throw FormatError("blocks end at offset \(expectedOffset) but the footer starts at \(start)") }
+        let footer = SegmentFooter(blocks: blocks)
+        guard UInt64(footer.rowCount) == totalRows, footer.timeRange == range else {
+            throw FormatError("footer totals disagree with its block entries")
+        }
+        return (footer, start)
+    }
+}

@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The parse, encode and decode loops mutate class-owned buffers once per field; Swift's dynamic
+// exclusivity checks on those accesses cost ~28% of `segcat pack`'s instructions (callgrind, see
+// tools/bench/format). The hot modules are checked statically and by their tests instead.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "segments",
     platforms: [.macOS(.v14)],
@@ -18,9 +23,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
-        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"]),
+        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
-        .target(name: "NDJSON", dependencies: ["SegmentFormat"]),
+        .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 
         .executableTarget(
             name: "segcat",

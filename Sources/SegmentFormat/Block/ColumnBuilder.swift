@@ -71,6 +71,8 @@ public final class BlockBuilder {
     public let builders: [ColumnBuilder]
     /// Rows appended and committed so far.
     public var rowCount = 0
+    /// Bytes of input the rows came from, the measure of the block's size bound.
+    public var inputBytes = 0
 
     public init(columns: [ColumnDescriptor]) {
         self.columns = columns
@@ -79,14 +81,15 @@ public final class BlockBuilder {
 
     public var rawBytes: Int { builders.reduce(0) { $0 + $1.rawBytes } }
 
-    /// Whether the block has reached `maxRows` rows or the raw byte bound.
+    /// Whether the block has reached `maxRows` rows or the byte bound.
     public func isFull(maxRows: Int) -> Bool {
-        rowCount >= maxRows || rawBytes >= FormatConstants.maxBlockRawBytes
+        rowCount >= maxRows || inputBytes >= FormatConstants.maxBlockRawBytes
     }
 
     public func removeAll() {
         for b in builders { b.removeAll() }
         rowCount = 0
+        inputBytes = 0
     }
 
     /// Appends every row of `other` (same columns) after this block's rows.
@@ -105,5 +108,6 @@ public final class BlockBuilder {
             mine.absentRows.append(contentsOf: theirs.absentRows.lazy.map { $0 + shift })
         }
         rowCount += other.rowCount
+        inputBytes += other.inputBytes
     }
 }

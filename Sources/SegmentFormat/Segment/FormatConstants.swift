@@ -15,7 +15,7 @@ public enum FormatConstants {
     /// Magic (4) + body length (4) + body crc (4).
     public static let blockFrameSize = 12
     /// column (2) + encoding (1) + codec (1) + flags (1) + reserved (1) + value count, raw, stored, crc (4 × 4).
-    public static let chunkHeaderSize = 20
+    public static let chunkHeaderSize = 22
     /// Footer crc (4) + footer length (4) + trailing magic (4).
     public static let footerTrailerSize = 12
 

@@ -76,8 +76,8 @@ public struct SegmentFooter: Sendable, Equatable {
         let count = Int(try r.u32())
         let totalRows = try r.u64()
         let range = try readRange(&r)
-        // Each block entry takes at least 29 bytes plus 23 per column: bound the count before allocating.
-        guard count <= body.count / (29 + 23 * columns.count) + 1 else { throw FormatError("footer declares \(count) blocks, more than it can hold") }
+        // Each block entry takes at least 33 bytes plus 23 per column: bound the count before allocating.
+        guard count <= body.count / (33 + 23 * columns.count) + 1 else { throw FormatError("footer declares \(count) blocks, more than it can hold") }
         var blocks: [BlockMeta] = []
         blocks.reserveCapacity(count)
         var expectedOffset = UInt64(headerEnd)
@@ -103,7 +103,7 @@ public struct SegmentFooter: Sendable, Equatable {
                 }
                 guard let codec = Codec(rawValue: codecCode) else { throw FormatError("unknown codec \(codecCode)", block: i, column: column.name) }
                 guard cLength >= UInt32(FormatConstants.chunkHeaderSize), UInt64(cOffset) + UInt64(cLength) <= UInt64(length),
-                      cOffset >= UInt32(FormatConstants.blockFrameSize + 23 + 20 * ci) else {
+                      cOffset >= UInt32(FormatConstants.blockFrameSize + 23 + FormatConstants.chunkHeaderSize * ci) else {
                     throw FormatError("footer entry points outside its block", block: i, column: column.name)
                 }
                 guard nulls + absents <= rows else { throw FormatError("footer counts more missing values than rows", block: i, column: column.name) }

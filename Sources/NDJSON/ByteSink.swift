@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A growable output buffer that writes itself to a file descriptor in large chunks, or collects
+/// the bytes in memory (for tests and callers that want the text).
+///
+/// Appends never fail; `flushIfFull()` and `flush()` write and throw `OutputClosed` when the reader
+/// of a pipe has gone away (the caller then exits quietly, as Unix tools do). Not thread-safe.
+public final class ByteSink {
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    public private(set) var count = 0
+    private let fd: Int32?
+    private let flushThreshold: Int
+    /// Bytes flushed so far when collecting in memory.
+    public private(set) var collected: [UInt8] = []
+
+    /// The reader of the output went away (EPIPE), or the output could not be written.
+    public struct OutputClosed: Error, CustomStringConvertible {
+        public let brokenPipe: Bool
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// Writes to `fd`, flushing every `flushThreshold` bytes.
+    public init(fd: Int32, flushThreshold: Int = 1 << 20) {
+        self.fd = fd
+        self.flushThreshold = flushThreshold
+        capacity = flushThreshold + 4096
+        buffer = .allocate(capacity: capacity)
+    }
+
+    /// Collects everything in `collected`.
+    public init() {
+        fd = nil
+        flushThreshold = 1 << 20
+        capacity = flushThreshold + 4096
+        buffer = .allocate(capacity: capacity)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Everything written so far, when collecting in memory.
+    public func bytes() -> [UInt8] {
+        collected + UnsafeBufferPointer(start: buffer, count: count)
+    }
+
+    /// Room for `n` more bytes at the returned pointer; call `advance(by:)` with what was written.
+    @inline(__always)
+    public func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(count + n) }
+        return buffer + count
+    }
+
+    @inline(__always)
+    public func advance(by n: Int) { count += n }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        fresh.update(from: buffer, count: count)
+        buffer.deallocate()
+        buffer = fresh
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    public func append(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        count += 1
+    }
+
+    @inline(__always)
+    public func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+        reserve(n).update(from: p, count: n)
+        count += n
+    }
+
+    @inline(__always)
+    public func append(_ text: StaticString) {
+        append(text.utf8Start, count: text.utf8CodeUnitCount)
+    }
+
+    public func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress { append(base, count: b.count) }
+        }
+    }
+
+    public func append(_ text: String) {
+        var t = text
+        t.withUTF8 { b in
+            if let base = b.baseAddress { append(base, count: b.count) }
+        }
+    }
+
+    /// Appends the decimal text of `v`.
+    @inline(__always)
+    public func append(integer v: Int64) {
+        let out = reserve(20)
+        var u = v.magnitude
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &tmp) { raw -> Int in
+            let digits = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var k = 0
+            repeat {
+                digits[k] = UInt8(0x30 + u % 10)
+                u /= 10
+                k += 1
+            } while u != 0
+            var w = 0
+            if v < 0 {
+                out[0] = UInt8(ascii: "-")
+                w = 1
+            }
+            for j in stride(from: k - 1, through: 0, by: -1) {
+                out[w] = digits[j]
+                w += 1
+            }
+            return w
+        }
+        count += n
+    }
+
+    /// Appends `bytes` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+    /// The bytes must be valid UTF-8 (columns are validated when read).
+    @inline(__always)
+    public func appendJSONString(_ p: UnsafePointer<UInt8>, count n: Int) {
+        append(UInt8(ascii: "\""))
+        var start = 0
+        var k = 0
+        while k < n {
+            if k + 8 <= n && !Self.needsEscape(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
+                k += 8
+                continue
+            }
+            let c = p[k]
+            if c == 0x22 || c == 0x5C || c < 0x20 {
+                append(p + start, count: k - start)
+                appendEscape(c)
+                start = k + 1
+            }
+            k += 1
+        }
+        append(p + start, count: n - start)
+        append(UInt8(ascii: "\""))
+    }
+
+    private func appendEscape(_ c: UInt8) {
+        switch c {
+        case 0x22: append("\\\"" as StaticString)
+        case 0x5C: append("\\\\" as StaticString)
+        case 0x0A: append("\\n" as StaticString)
+        case 0x0D: append("\\r" as StaticString)
+        case 0x09: append("\\t" as StaticString)
+        default:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            append([0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+        }
+    }
+
+
+    /// True when any byte of `w` is `"`, `\` or below 0x20.
+    @inline(__always)
+    static func needsEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let slash = w ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote & highs
+        let hasSlash = (slash &- ones) & ~slash & highs
+        let hasControl = (w &- ones &* 0x20) & ~w & highs
+        return (hasQuote | hasSlash | hasControl) != 0
+    }
+
+    /// Writes the buffer out when it has passed the flush threshold.
+    @inline(__always)
+    public func flushIfFull() throws(OutputClosed) {
+        if count >= flushThreshold { try flush() }
+    }
+
+    /// Writes everything buffered.
+    public func flush() throws(OutputClosed) {
+        guard let fd else {
+            collected.append(contentsOf: UnsafeBufferPointer(start: buffer, count: count))
+            count = 0
+            return
+        }
+        var written = 0
+        while written < count {
+            let n = write(fd, buffer + written, count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                count = 0
+                throw OutputClosed(brokenPipe: e == EPIPE, message: "cannot write output: \(String(cString: strerror(e)))")
+            }
+            written += n
+        }
+        count = 0
+    }
+}

@@ -1,0 +1,392 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SegmentFormat
+
+/// A cursor over one line of JSON text in raw bytes: whitespace, strings (validated, optionally
+/// unescaped into a buffer), numbers and whole values, with errors that say what was expected.
+///
+/// Hot path of ingest (every record goes through it): pointer arithmetic, no allocation, eight
+/// bytes at a time where it pays. Guarded by `tools/bench/format` (pack MB/s).
+struct JSONScanner {
+    let p: UnsafePointer<UInt8>
+    let end: Int
+    var i: Int
+
+    init(_ p: UnsafePointer<UInt8>, count: Int) {
+        self.p = p
+        self.end = count
+        self.i = 0
+    }
+
+    /// A syntax or type problem at byte `offset` of the line.
+    struct Failure: Error {
+        let message: String
+        let offset: Int
+    }
+
+    @inline(__always)
+    func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
+
+    @inline(__always)
+    var atEnd: Bool { i >= end }
+
+    @inline(__always)
+    var current: UInt8 { i < end ? p[i] : 0 }
+
+    @inline(__always)
+    mutating func skipSpace() {
+        while i < end {
+            let c = p[i]
+            if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { i += 1 } else { return }
+        }
+    }
+
+    @inline(__always)
+    mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
+        guard i < end, p[i] == c else { throw fail("expected \(what)") }
+        i += 1
+    }
+
+    /// Describes the JSON value that starts at the cursor, for "expected X, got Y" messages.
+    var kindHere: String {
+        switch current {
+        case UInt8(ascii: "\""): "a string"
+        case UInt8(ascii: "{"): "an object"
+        case UInt8(ascii: "["): "an array"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+        case UInt8(ascii: "n"): "null"
+        case UInt8(ascii: "-"), 0x30...0x39: "a number"
+        case 0: "the end of the line"
+        default: "invalid JSON"
+        }
+    }
+
+    // MARK: Strings
+
+    /// High bit set in each byte of `w` that is `"`, `\`, below 0x20 or above 0x7F. The lowest set
+    /// bit is exact (Mycroft's zero-byte test can only misfire above a true hit), so
+    /// `trailingZeroBitCount / 8` is the first byte that needs a look.
+    @inline(__always)
+    static func attentionMask(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let slash = w ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasSlash = (slash &- ones) & ~slash
+        let hasControl = (w &- ones &* 0x20) & ~w
+        return (hasQuote | hasSlash | hasControl | w) & highs
+    }
+
+    /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
+    /// (between the quotes) and whether it has escapes; validates escapes and UTF-8.
+    @inline(__always)
+    mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
+        i += 1
+        let start = i
+        var escaped = false
+        while true {
+            if i + 8 <= end {
+                let mask = Self.attentionMask(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                if mask == 0 {
+                    i += 8
+                    continue
+                }
+                i += mask.trailingZeroBitCount >> 3
+            }
+            guard i < end else { throw fail("unterminated string") }
+            let c = p[i]
+            if c == 0x22 {
+                i += 1
+                return (start, i - 1, escaped)
+            } else if c == 0x5C {
+                escaped = true
+                try skipEscape()
+            } else if c < 0x20 {
+                throw fail("control character in a string (it must be escaped)")
+            } else if c >= 0x80 {
+                try skipUTF8()
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// When the string at the cursor is exactly `name` (whose bytes need no escaping), steps past
+    /// its closing quote and returns true; otherwise leaves the cursor alone.
+    @inline(__always)
+    mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = name.count
+        guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress, memcmp(p + i + 1, base, n) == 0 else { return false }
+        i += n + 2
+        return true
+    }
+
+    @inline(__always)
+    private mutating func skipEscape() throws(Failure) {
+        guard i + 1 < end else { throw fail("unterminated string") }
+        switch p[i + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            i += 2
+        case UInt8(ascii: "u"):
+            i += 2
+            let unit = try hex4()
+            if unit >= 0xD800 && unit < 0xDC00 {
+                guard i + 1 < end, p[i] == 0x5C, p[i + 1] == UInt8(ascii: "u") else { throw fail("lone surrogate in a \\u escape") }
+                i += 2
+                let low = try hex4()
+                guard low >= 0xDC00 && low < 0xE000 else { throw fail("invalid surrogate pair in a \\u escape") }
+            } else if unit >= 0xDC00 && unit < 0xE000 {
+                throw fail("lone surrogate in a \\u escape")
+            }
+        default:
+            throw fail("invalid escape in a string")
+        }
+    }
+
+    @inline(__always)
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard i + 4 <= end else { throw fail("truncated \\u escape") }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = p[i + k]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw fail("invalid hex digit in a \\u escape")
+            }
+            v = v << 4 | d
+        }
+        i += 4
+        return v
+    }
+
+    @inline(__always)
+    private mutating func skipUTF8() throws(Failure) {
+        let b0 = p[i]
+        let need: Int
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b0 {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; lo = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: need = 2
+        case 0xED: need = 2; hi = 0x9F
+        case 0xF0: need = 3; lo = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; hi = 0x8F
+        default: throw fail("invalid UTF-8 in a string")
+        }
+        guard i + need < end, p[i + 1] >= lo, p[i + 1] <= hi else { throw fail("invalid UTF-8 in a string") }
+        if need >= 2 { guard p[i + 2] & 0xC0 == 0x80 else { throw fail("invalid UTF-8 in a string") } }
+        if need == 3 { guard p[i + 3] & 0xC0 == 0x80 else { throw fail("invalid UTF-8 in a string") } }
+        i += need + 1
+    }
+
+    /// Appends the unescaped content of an already scanned string to `out`.
+    static func unescape(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, into out: inout [UInt8]) {
+        var k = start
+        var run = start
+        while k < stop {
+            guard p[k] == 0x5C else {
+                k += 1
+                continue
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: k - run))
+            let e = p[k + 1]
+            k += 2
+            switch e {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hexValue(p + k)
+                k += 4
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    let low = hexValue(p + k + 2)
+                    k += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                appendUTF8(scalar, &out)
+            default: out.append(e)
+            }
+            run = k
+        }
+        out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: stop - run))
+    }
+
+    private static func hexValue(_ q: UnsafePointer<UInt8>) -> UInt32 {
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = q[k]
+            v = v << 4 | UInt32(c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10)
+        }
+        return v
+    }
+
+    static func appendUTF8(_ s: UInt32, _ out: inout [UInt8]) {
+        switch s {
+        case ..<0x80: out.append(UInt8(s))
+        case ..<0x800: out.append(contentsOf: [UInt8(0xC0 | s >> 6), UInt8(0x80 | s & 0x3F)])
+        case ..<0x10000: out.append(contentsOf: [UInt8(0xE0 | s >> 12), UInt8(0x80 | (s >> 6) & 0x3F), UInt8(0x80 | s & 0x3F)])
+        default: out.append(contentsOf: [UInt8(0xF0 | s >> 18), UInt8(0x80 | (s >> 12) & 0x3F), UInt8(0x80 | (s >> 6) & 0x3F), UInt8(0x80 | s & 0x3F)])
+        }
+    }
+
+    // MARK: Numbers
+
+    /// A JSON number's parts, checked against the JSON grammar.
+    struct NumberText {
+        var start: Int
+        var end: Int
+        var negative: Bool
+        /// The first up-to-19 significant digits as an integer, and how many digits there were in all.
+        var mantissa: UInt64
+        var digits: Int
+        /// Decimal exponent to apply to `mantissa` (fraction digits and `e` part, and digits past 19).
+        var exponent: Int
+        var isInteger: Bool
+    }
+
+    @inline(__always)
+    mutating func scanNumber() throws(Failure) -> NumberText {
+        let start = i
+        var negative = false
+        if i < end && p[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        }
+        guard i < end, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number") }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        if p[i] == 0x30 {
+            i += 1
+            if i < end, p[i] >= 0x30, p[i] <= 0x39 { throw fail("invalid number (leading zero)") }
+        } else {
+            while i < end, p[i] >= 0x30, p[i] <= 0x39 {
+                if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(p[i] - 0x30) } else { exponent += 1 }
+                digits += 1
+                i += 1
+            }
+        }
+        var isInteger = true
+        if i < end, p[i] == UInt8(ascii: ".") {
+            isInteger = false
+            i += 1
+            guard i < end, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number (no digit after '.')") }
+            while i < end, p[i] >= 0x30, p[i] <= 0x39 {
+                if digits < 19 {
+                    if mantissa != 0 || p[i] != 0x30 { digits += 1 }
+                    mantissa = mantissa &* 10 &+ UInt64(p[i] - 0x30)
+                    exponent -= 1
+                }
+                i += 1
+            }
+        }
+        if i < end, p[i] | 0x20 == UInt8(ascii: "e") {
+            isInteger = false
+            i += 1
+            var expNegative = false
+            if i < end, p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") {
+                expNegative = p[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            guard i < end, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number (no digit in exponent)") }
+            var e = 0
+            while i < end, p[i] >= 0x30, p[i] <= 0x39 {
+                if e < 100_000 { e = e * 10 + Int(p[i] - 0x30) }
+                i += 1
+            }
+            exponent += expNegative ? -e : e
+        }
+        return NumberText(start: start, end: i, negative: negative, mantissa: mantissa, digits: digits, exponent: exponent, isInteger: isInteger)
+    }
+
+    /// The value of an integer literal, or nil when it does not fit in 64 bits.
+    @inline(__always)
+    func integerValue(_ n: NumberText) -> Int64? {
+        guard n.digits <= 19, n.exponent == 0 else { return nil }
+        if n.negative {
+            return n.mantissa <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- n.mantissa) : nil
+        }
+        return n.mantissa <= UInt64(Int64.max) ? Int64(n.mantissa) : nil
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+
+    /// The double nearest to the number (correctly rounded): exact arithmetic when the mantissa and
+    /// the power of ten are both exact doubles (Clinger's fast path), `strtod` otherwise.
+    @inline(__always)
+    func doubleValue(_ n: NumberText) -> Double {
+        if n.mantissa < (1 << 53) && n.digits <= 19 && n.exponent >= -22 && n.exponent <= 22 {
+            var v = Double(n.mantissa)
+            v = n.exponent < 0 ? v / Self.powersOfTen[-n.exponent] : v * Self.powersOfTen[n.exponent]
+            return n.negative ? -v : v
+        }
+        let length = n.end - n.start
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buf in
+            for k in 0..<length { buf[k] = CChar(bitPattern: p[n.start + k]) }
+            buf[length] = 0
+            return strtod(buf.baseAddress!, nil)
+        }
+    }
+
+    // MARK: Whole values
+
+    /// Skips one JSON value, validating it; nesting is bounded.
+    mutating func skipValue(depth: Int = 0) throws(Failure) {
+        guard depth < 256 else { throw fail("nesting deeper than 256") }
+        switch current {
+        case UInt8(ascii: "\""):
+            _ = try scanString()
+        case UInt8(ascii: "{"):
+            i += 1
+            skipSpace()
+            if current == UInt8(ascii: "}") { i += 1; return }
+            while true {
+                skipSpace()
+                guard current == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
+                _ = try scanString()
+                skipSpace()
+                try expect(UInt8(ascii: ":"), "':' after a member name")
+                skipSpace()
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                if current == UInt8(ascii: ",") { i += 1; continue }
+                try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+                return
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            skipSpace()
+            if current == UInt8(ascii: "]") { i += 1; return }
+            while true {
+                skipSpace()
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                if current == UInt8(ascii: ",") { i += 1; continue }
+                try expect(UInt8(ascii: "]"), "',' or ']' in an array")
+                return
+            }
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try scanNumber()
+        }
+    }
+
+    @inline(__always)
+    mutating func literal(_ word: StaticString) throws(Failure) {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= end, memcmp(p + i, word.utf8Start, n) == 0 else { throw fail("invalid literal") }
+        i += n
+    }
+}

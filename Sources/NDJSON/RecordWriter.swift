@@ -1,0 +1,215 @@
+import SegmentFormat
+
+/// Writes decoded blocks back as NDJSON, one record per row: fields in column order, absent fields
+/// left out, nulls as `null`, timestamps as RFC 3339 UTC, unknown fields spliced back from the
+/// extra column. The inverse of `RecordParser`.
+///
+/// Hot path of `segcat cat`: every column is reduced to raw pointers once per block, then rows are
+/// assembled with no allocation. Guarded by `tools/bench/format` (decode MB/s).
+public struct RecordWriter {
+    public let columns: [ColumnDescriptor]
+    /// `"name":` for each column, JSON-escaped.
+    private let keys: [[UInt8]]
+
+    /// Writes the given columns; `columns[i]` is the descriptor of `chunks[i]` in `write`.
+    public init(columns: [ColumnDescriptor]) {
+        self.columns = columns
+        keys = columns.map { c in
+            let sink = ByteSink()
+            c.nameBytes.withUnsafeBufferPointer { b in
+                if let base = b.baseAddress { sink.appendJSONString(base, count: b.count) } else { sink.append(Array("\"\"".utf8)) }
+            }
+            sink.append(UInt8(ascii: ":"))
+            return sink.bytes()
+        }
+    }
+
+    /// Writes rows `rows` of a block whose columns were decoded into `chunks` (one per column).
+    public func write(_ chunks: [DecodedChunk], rows: Range<Int>, to sink: ByteSink) throws(ByteSink.OutputClosed) {
+        var failure: ByteSink.OutputClosed?
+        var cursors: [Cursor] = []
+        cursors.reserveCapacity(chunks.count)
+        withCursors(chunks, 0, &cursors) { cursors in
+            do throws(ByteSink.OutputClosed) {
+                try writeRows(&cursors, rows: rows, sink: sink)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// One column of a block, as raw pointers valid for the duration of `withCursors`' body.
+    struct Cursor {
+        enum Kind { case integer, timestamp, number, boolean, string, json, extra, dictionary, none }
+        var kind: Kind
+        var key: UnsafePointer<UInt8>
+        var keyLength: Int
+        var nulls: UnsafePointer<UInt8>?
+        var absents: UnsafePointer<UInt8>?
+        var integers: UnsafePointer<Int64>?
+        var numbers: UnsafePointer<Double>?
+        var booleans: UnsafePointer<UInt8>?
+        var bytes: UnsafePointer<UInt8>?
+        var offsets: UnsafePointer<UInt32>?
+        var codes: UnsafePointer<UInt32>?
+        /// Index of the next value (values are dense: rows with a value only).
+        var next = 0
+    }
+
+    /// Builds a cursor for each chunk inside nested `withUnsafeBufferPointer` scopes (one level per
+    /// column), so every pointer is valid while `body` runs.
+    private func withCursors(_ chunks: [DecodedChunk], _ index: Int, _ cursors: inout [Cursor], _ body: (inout [Cursor]) -> Void) {
+        guard index < chunks.count else { return body(&cursors) }
+        let chunk = chunks[index]
+        keys[index].withUnsafeBufferPointer { key in
+            chunk.nulls.withOptionalPointer { nulls in
+                chunk.absents.withOptionalPointer { absents in
+                    var c = Cursor(kind: .none, key: key.baseAddress!, keyLength: key.count, nulls: nulls, absents: absents)
+                    func recurse() {
+                        cursors.append(c)
+                        withCursors(chunks, index + 1, &cursors, body)
+                        cursors.removeLast()
+                    }
+                    switch chunk.values {
+                    case .none:
+                        recurse()
+                    case let .integers(v):
+                        c.kind = columns[index].type == .timestamp ? .timestamp : .integer
+                        v.withUnsafeBufferPointer { c.integers = $0.baseAddress; recurse() }
+                    case let .numbers(v):
+                        c.kind = .number
+                        v.withUnsafeBufferPointer { c.numbers = $0.baseAddress; recurse() }
+                    case let .booleans(v):
+                        c.kind = .boolean
+                        v.withUnsafeBufferPointer { c.booleans = $0.baseAddress; recurse() }
+                    case let .strings(s):
+                        c.kind = columns[index].type == .string ? .string : columns[index].type == .extra ? .extra : .json
+                        s.bytes.withUnsafeBufferPointer { b in
+                            s.offsets.withUnsafeBufferPointer { o in
+                                c.bytes = b.baseAddress
+                                c.offsets = o.baseAddress
+                                recurse()
+                            }
+                        }
+                    case let .dictionary(entries, codes):
+                        // Escape each entry once per block; rows then copy the escaped text.
+                        let escaped = Self.escapedEntries(entries)
+                        c.kind = .dictionary
+                        escaped.bytes.withUnsafeBufferPointer { b in
+                            escaped.offsets.withUnsafeBufferPointer { o in
+                                codes.withUnsafeBufferPointer { k in
+                                    c.bytes = b.baseAddress
+                                    c.offsets = o.baseAddress
+                                    c.codes = k.baseAddress
+                                    recurse()
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func escapedEntries(_ entries: StringValues) -> StringValues {
+        let sink = ByteSink()
+        var offsets: [UInt32] = [0]
+        entries.bytes.withUnsafeBufferPointer { b in
+            for i in 0..<entries.count {
+                let r = entries.range(i)
+                sink.appendJSONString(b.baseAddress.map { $0 + r.lowerBound } ?? UnsafePointer(bitPattern: 1)!, count: r.count)
+                offsets.append(UInt32(sink.count))
+            }
+        }
+        return StringValues(bytes: sink.bytes(), offsets: offsets)
+    }
+
+    private func writeRows(_ cursors: inout [Cursor], rows: Range<Int>, sink: ByteSink) throws(ByteSink.OutputClosed) {
+        let n = cursors.count
+        // Skip the values of rows before the range.
+        if rows.lowerBound > 0 {
+            for c in 0..<n {
+                for row in 0..<rows.lowerBound where !Self.bit(cursors[c].nulls, row) && !Self.bit(cursors[c].absents, row) {
+                    cursors[c].next += 1
+                }
+            }
+        }
+        try cursors.withUnsafeMutableBufferPointer { (cs) throws(ByteSink.OutputClosed) in
+            for row in rows {
+                sink.append(UInt8(ascii: "{"))
+                var first = true
+                for c in 0..<n {
+                    if Self.bit(cs[c].absents, row) { continue }
+                    if !first { sink.append(UInt8(ascii: ",")) }
+                    first = false
+                    if cs[c].kind == .extra {
+                        let i = cs[c].next
+                        cs[c].next += 1
+                        let start = Int(cs[c].offsets![i])
+                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                        continue
+                    }
+                    sink.append(cs[c].key, count: cs[c].keyLength)
+                    if Self.bit(cs[c].nulls, row) {
+                        sink.append("null" as StaticString)
+                        continue
+                    }
+                    let i = cs[c].next
+                    cs[c].next += 1
+                    switch cs[c].kind {
+                    case .integer:
+                        sink.append(integer: cs[c].integers![i])
+                    case .timestamp:
+                        let out = sink.reserve(32)
+                        out[0] = UInt8(ascii: "\"")
+                        let k = RFC3339.format(cs[c].integers![i], to: out + 1)
+                        out[k + 1] = UInt8(ascii: "\"")
+                        sink.advance(by: k + 2)
+                    case .number:
+                        sink.append(Self.numberText(cs[c].numbers![i]))
+                    case .boolean:
+                        sink.append(cs[c].booleans![i] != 0 ? "true" as StaticString : "false")
+                    case .string:
+                        let start = Int(cs[c].offsets![i])
+                        sink.appendJSONString(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                    case .json:
+                        let start = Int(cs[c].offsets![i])
+                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                    case .dictionary:
+                        let code = Int(cs[c].codes![i])
+                        let start = Int(cs[c].offsets![code])
+                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![code + 1]) - start)
+                    case .extra, .none:
+                        break
+                    }
+                }
+                sink.append(UInt8(ascii: "}"))
+                sink.append(UInt8(ascii: "\n"))
+                try sink.flushIfFull()
+            }
+        }
+    }
+
+    @inline(__always)
+    static func bit(_ bitmap: UnsafePointer<UInt8>?, _ row: Int) -> Bool {
+        guard let bitmap else { return false }
+        return bitmap[row >> 3] & (1 << UInt8(row & 7)) != 0
+    }
+
+    /// The shortest text that reads back as the same double (Swift's `description`), as JSON.
+    static func numberText(_ v: Double) -> String {
+        v.description
+    }
+
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// Runs `body` with a pointer to the bytes, or nil when there are none.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<UInt8>?) -> R) -> R {
+        switch self {
+        case let .some(array): array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: body(nil)
+        }
+    }
+}

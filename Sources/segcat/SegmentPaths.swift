@@ -1,0 +1,62 @@
+import Foundation
+import SegmentFormat
+
+/// Expands command-line paths into the segments to read: files as given, directories searched
+/// recursively for `*.seg` files in path order, `-` for standard input.
+enum SegmentPaths {
+    static func expand(_ paths: [String]) throws -> [String] {
+        var result: [String] = []
+        for path in paths {
+            if path == "-" {
+                result.append(path)
+                continue
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw FileError(path: path, message: "no such file or directory")
+            }
+            guard isDirectory.boolValue else {
+                result.append(path)
+                continue
+            }
+            guard let walker = FileManager.default.enumerator(atPath: path) else {
+                throw FileError(path: path, message: "cannot read directory")
+            }
+            var found: [String] = []
+            while let relative = walker.nextObject() as? String {
+                if relative.hasSuffix(".seg") { found.append((path as NSString).appendingPathComponent(relative)) }
+            }
+            result.append(contentsOf: found.sorted())
+        }
+        return result
+    }
+
+    /// Opens the segment at `path` (`-`: all of standard input).
+    static func open(_ path: String) throws -> SegmentReader {
+        if path == "-" {
+            return try SegmentReader(data: SegmentData(StandardInput.readAll()))
+        }
+        return try SegmentReader(path: path)
+    }
+}
+
+/// Reads standard input.
+enum StandardInput {
+    static func readAll() -> [UInt8] {
+        var out: [UInt8] = []
+        while let chunk = readChunk() { out.append(contentsOf: chunk) }
+        return out
+    }
+
+    /// The next chunk of up to 4 MiB, or nil at end of input.
+    static func readChunk(_ size: Int = 4 << 20) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: size)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, size) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            buffer.removeLast(size - n)
+            return buffer
+        }
+    }
+}

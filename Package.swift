@@ -32,9 +32,8 @@ let package = Package(
             dependencies: ["SegmentFormat", "NDJSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"], resources: [.copy("Golden")]),
+        .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"]),
-        .testTarget(name: "SegcatTests", dependencies: ["SegmentFormat", "NDJSON"], resources: [.copy("Schemas")]),
     ],
     swiftLanguageModes: [.v6]
 )

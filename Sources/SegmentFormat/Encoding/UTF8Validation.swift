@@ -30,9 +30,10 @@ public enum UTF8Validation {
             guard i + need < n else { return false }
             let b1 = base.load(fromByteOffset: i + 1, as: UInt8.self)
             guard b1 >= lo && b1 <= hi else { return false }
-            for k in 2...max(need, 1) where k <= need {
-                let b = base.load(fromByteOffset: i + k, as: UInt8.self)
-                guard b & 0xC0 == 0x80 else { return false }
+            var k = 2
+            while k <= need {
+                guard base.load(fromByteOffset: i + k, as: UInt8.self) & 0xC0 == 0x80 else { return false }
+                k += 1
             }
             i += need + 1
         }

@@ -104,7 +104,6 @@ public final class SegmentReader: Sendable {
                 throw FormatError("chunk disagrees with the footer", column: column.name)
             }
             let decoded = try chunk(block: i, column: ci)
-            guard isSealed else { continue }
             let nulls = decoded.nulls.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } } ?? 0
             let absents = decoded.absents.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } } ?? 0
             guard nulls == c.nullCount, absents == c.absentCount else {
@@ -176,7 +175,20 @@ public final class SegmentReader: Sendable {
         return BlockMeta(offset: 0, length: UInt32(body.count + FormatConstants.blockFrameSize), rowCount: rows, timeRange: range, chunks: chunks)
     }
 
-    /// Walks block frames from `start` and keeps every block that is whole and sound.
+    /// Footer facts of a recovered block: null and absent counts and stats, from its decoded chunks.
+    static func completeMeta(_ meta: inout BlockMeta, frame: UnsafeRawBufferPointer, columns: [ColumnDescriptor]) throws {
+        for (ci, column) in columns.enumerated() {
+            let c = meta.chunks[ci]
+            let chunkBytes = UnsafeRawBufferPointer(rebasing: frame[Int(c.offset)..<Int(c.offset + c.length)])
+            let decoded = try ChunkDecoder.decode(chunkBytes, column: column, columnIndex: ci, rowCount: meta.rowCount)
+            meta.chunks[ci].nullCount = decoded.nulls.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } } ?? 0
+            meta.chunks[ci].absentCount = decoded.absents.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } } ?? 0
+            meta.chunks[ci].stats = stats(of: decoded.values, column.type)
+        }
+    }
+
+    /// Walks block frames from `start` and keeps every block that is whole and sound, with the
+    /// footer facts recomputed from its chunks (so a resumed writer can seal it correctly).
     static func walkBlocks(_ file: UnsafeRawBufferPointer, from start: Int, columns: [ColumnDescriptor]) -> (blocks: [BlockMeta], stoppedAt: Int, stopReason: String?) {
         var blocks: [BlockMeta] = []
         var offset = start
@@ -185,6 +197,7 @@ public final class SegmentReader: Sendable {
                 let body = try frameBody(file, at: offset, expectedLength: nil)
                 var meta = try parseBlockBody(body, columns: columns)
                 meta.offset = UInt64(offset)
+                try completeMeta(&meta, frame: UnsafeRawBufferPointer(rebasing: file[offset..<(offset + Int(meta.length))]), columns: columns)
                 blocks.append(meta)
                 offset += Int(meta.length)
             } catch {

@@ -33,7 +33,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
-        .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"]),
+        .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

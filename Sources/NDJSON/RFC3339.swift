@@ -50,7 +50,12 @@ public enum RFC3339 {
         }
         guard k == n else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        var seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        // Before the epoch, borrow a second so the product stays in range down to Int64.min.
+        if seconds < 0 && fraction > 0 {
+            seconds += 1
+            fraction -= 1_000_000_000
+        }
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
         let (total, overflow2) = ns.addingReportingOverflow(fraction)

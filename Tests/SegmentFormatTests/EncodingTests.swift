@@ -53,11 +53,11 @@ struct EncodingTests {
         let overlong: [UInt8] = Array(repeating: 0xFF, count: 10) + [0x01]
         overlong.withUnsafeBytes { raw in
             var reader = ByteReader(raw, context: "test")
-            #expect(throws: FormatError.self) { try reader.uvarint() }
+            _ = #expect(throws: FormatError.self) { try reader.uvarint() }
         }
         [UInt8]([0x80, 0x80]).withUnsafeBytes { raw in
             var reader = ByteReader(raw, context: "test")
-            #expect(throws: FormatError.self) { try reader.uvarint() }
+            _ = #expect(throws: FormatError.self) { try reader.uvarint() }
         }
         // The largest 64-bit value is the longest valid varint.
         [UInt8]([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]).withUnsafeBytes { raw in
@@ -109,15 +109,15 @@ struct EncodingTests {
     @Test func stringDecodingRejectsBadUTF8AndBadCodes() {
         // plain: one value of length 2 holding an invalid sequence.
         [UInt8]([2, 0xC3, 0x28]).withUnsafeBytes { raw in
-            #expect(throws: FormatError.self) { try StringEncoding.decodePlain(raw, count: 1, validateUTF8: true) }
+            _ = #expect(throws: FormatError.self) { try StringEncoding.decodePlain(raw, count: 1, validateUTF8: true) }
         }
         // dictionary of one entry "a", width 8, code 5.
         [UInt8]([1, 1, 0x61, 8, 5]).withUnsafeBytes { raw in
-            #expect(throws: FormatError.self) { try StringEncoding.decodeDictionary(raw, count: 1) }
+            _ = #expect(throws: FormatError.self) { try StringEncoding.decodeDictionary(raw, count: 1) }
         }
         // dictionary out of order: "b", "a".
         [UInt8]([2, 1, 1, 0x62, 0x61, 1, 0]).withUnsafeBytes { raw in
-            #expect(throws: FormatError.self) { try StringEncoding.decodeDictionary(raw, count: 1) }
+            _ = #expect(throws: FormatError.self) { try StringEncoding.decodeDictionary(raw, count: 1) }
         }
     }
 
@@ -139,7 +139,7 @@ struct EncodingTests {
         var nan: [UInt8] = []
         ScalarEncoding.writeFloats([.nan], xor: false, into: &nan)
         nan.withUnsafeBytes { raw in
-            #expect(throws: FormatError.self) { try ScalarEncoding.decodeFloats(raw, count: 1, xor: false) }
+            _ = #expect(throws: FormatError.self) { try ScalarEncoding.decodeFloats(raw, count: 1, xor: false) }
         }
     }
 

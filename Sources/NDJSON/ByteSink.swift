@@ -33,12 +33,36 @@ public final class ByteSink {
         buffer = .allocate(capacity: capacity)
     }
 
-    /// Collects everything in `collected`.
-    public init() {
+    /// Collects everything in memory (`bytes()`); with the default threshold, in `collected` every MiB.
+    /// A sink that renders a part of the output for another to write uses `.max`: it never copies.
+    public init(flushThreshold: Int = 1 << 20) {
         fd = nil
-        flushThreshold = 1 << 20
-        capacity = flushThreshold + 4096
+        self.flushThreshold = flushThreshold
+        capacity = min(flushThreshold, 1 << 20) + 4096
         buffer = .allocate(capacity: capacity)
+    }
+
+    /// Forgets what it holds, keeping its memory for reuse.
+    public func reset() {
+        count = 0
+        collected.removeAll()
+    }
+
+    /// Writes what this (in-memory) sink holds to `other`, directly to its file descriptor when it
+    /// has one, then empties itself.
+    public func transfer(to other: ByteSink) throws(OutputClosed) {
+        if !collected.isEmpty {
+            other.append(collected)
+            collected.removeAll()
+        }
+        if other.fd == nil || count < 64 << 10 {
+            other.append(buffer, count: count)
+        } else {
+            try other.flush()
+            try other.write(buffer, count: count)
+        }
+        count = 0
+        try other.flushIfFull()
     }
 
     deinit { buffer.deallocate() }
@@ -185,22 +209,26 @@ public final class ByteSink {
 
     /// Writes everything buffered.
     public func flush() throws(OutputClosed) {
-        guard let fd else {
+        guard fd != nil else {
             collected.append(contentsOf: UnsafeBufferPointer(start: buffer, count: count))
             count = 0
             return
         }
+        defer { count = 0 }
+        try write(buffer, count: count)
+    }
+
+    private func write(_ bytes: UnsafePointer<UInt8>, count total: Int) throws(OutputClosed) {
+        guard let fd else { return }
         var written = 0
-        while written < count {
-            let n = write(fd, buffer + written, count - written)
+        while written < total {
+            let n = Glibc.write(fd, bytes + written, total - written)
             if n < 0 {
                 if errno == EINTR { continue }
                 let e = errno
-                count = 0
                 throw OutputClosed(brokenPipe: e == EPIPE, message: "cannot write output: \(String(cString: strerror(e)))")
             }
             written += n
         }
-        count = 0
     }
 }

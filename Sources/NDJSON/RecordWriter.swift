@@ -26,17 +26,26 @@ public struct RecordWriter {
 
     /// Writes rows `rows` of a block whose columns were decoded into `chunks` (one per column).
     public func write(_ chunks: [DecodedChunk], rows: Range<Int>, to sink: ByteSink) throws(ByteSink.OutputClosed) {
+        _ = try write(chunks, rows: rows, selection: nil, limit: Int.max, to: sink)
+    }
+
+    /// Writes the rows of `rows` whose `selection` byte is 1 (all of them when `selection` is nil),
+    /// at most `limit`; returns how many it wrote.
+    public func write(_ chunks: [DecodedChunk], rows: Range<Int>, selection: [UInt8]?, limit: Int,
+                      to sink: ByteSink) throws(ByteSink.OutputClosed) -> Int {
         var failure: ByteSink.OutputClosed?
+        var written = 0
         var cursors: [Cursor] = []
         cursors.reserveCapacity(chunks.count)
         withCursors(chunks, 0, &cursors) { cursors in
             do throws(ByteSink.OutputClosed) {
-                try writeRows(&cursors, rows: rows, sink: sink)
+                written = try writeRows(&cursors, rows: rows, selection: selection, limit: limit, sink: sink)
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
+        return written
     }
 
     /// One column of a block, as raw pointers valid for the duration of `withCursors`' body.
@@ -125,7 +134,8 @@ public struct RecordWriter {
         return StringValues(bytes: sink.bytes(), offsets: offsets)
     }
 
-    private func writeRows(_ cursors: inout [Cursor], rows: Range<Int>, sink: ByteSink) throws(ByteSink.OutputClosed) {
+    private func writeRows(_ cursors: inout [Cursor], rows: Range<Int>, selection: [UInt8]?, limit: Int,
+                           sink: ByteSink) throws(ByteSink.OutputClosed) -> Int {
         let n = cursors.count
         // Skip the values of rows before the range.
         if rows.lowerBound > 0 {
@@ -135,8 +145,15 @@ public struct RecordWriter {
                 }
             }
         }
+        var written = 0
         try cursors.withUnsafeMutableBufferPointer { (cs) throws(ByteSink.OutputClosed) in
             for row in rows {
+                if written >= limit { return }
+                if let selection, selection[row] != 1 {
+                    for c in 0..<n where !Self.bit(cs[c].nulls, row) && !Self.bit(cs[c].absents, row) { cs[c].next += 1 }
+                    continue
+                }
+                written += 1
                 sink.append(UInt8(ascii: "{"))
                 var first = true
                 for c in 0..<n {
@@ -189,6 +206,7 @@ public struct RecordWriter {
                 try sink.flushIfFull()
             }
         }
+        return written
     }
 
     @inline(__always)

@@ -1,52 +1,123 @@
 import ArgumentParser
+import Foundation
 import NDJSON
+import Query
 import SegmentFormat
 
-/// `segcat cat`: decodes segments to NDJSON on stdout.
+/// `segcat cat`: decodes segments to NDJSON, or answers a query over them.
 struct CatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cat",
-        abstract: "Decode segments to NDJSON on stdout.",
+        abstract: "Decode segments to NDJSON, or filter, project and aggregate them.",
         discussion: """
-        Every record comes back with the keys and values it was packed with: timestamps as RFC 3339 \
-        UTC, unknown fields back in the record, absent fields absent and nulls null. A damaged block is \
-        reported on stderr (file, block, reason) and skipped, and the exit status is then 1. A segment \
-        whose writer died before its footer is read up to its last complete block, with a note on stderr.
+        Without options every record comes back as it was packed: timestamps as RFC 3339 UTC, unknown \
+        fields back in the record, absent fields absent and nulls null.
+
+        Examples:
+          segcat logs/ --where "level = 'error' AND status >= 500" --since -2h
+          segcat flights.seg --group-by carrier --agg 'count(*),avg(arr_delay)' --format table
+          segcat 'archive/*.seg' --select ts,host,msg --where "msg ILIKE '%timeout%'" --limit 20
+
+        --where takes SQL WHERE syntax: = != <> < <= > >=, AND OR NOT, parentheses, IN (...), \
+        IS [NOT] NULL, LIKE and ILIKE with % and _, 'strings', numbers, TRUE, FALSE, NULL. A timestamp \
+        field compares with RFC 3339 strings. Null and absent values compare as unknown, and every \
+        aggregate but count(*) skips them.
+
+        Segments of one stream written under older schemas can be read together: fields are matched \
+        by name, and a field a segment lacks reads as absent. A field whose type differs between \
+        segments is an error. Blocks are pruned by time range and min/max before they are read; \
+        only the columns the query needs are decoded. Group-by output is sorted by the group fields.
+
+        A damaged block is reported on stderr (file, block, reason) and skipped, and the exit status \
+        is 1; --strict stops at the first. A segment whose writer died before its footer is read up \
+        to its last complete block, with a note on stderr.
         """
     )
 
-    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), or - for stdin.")
+    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), globs, or - for stdin.")
     var paths: [String]
+
+    @Option(help: "Output these fields, in this order (comma-separated).")
+    var select: String?
+
+    @Option(name: .customLong("where"), help: "Keep the rows where this SQL condition is true.")
+    var condition: String?
+
+    @Option(help: "Keep rows at or after this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    var since: String?
+
+    @Option(help: "Keep rows before this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    var until: String?
+
+    @Option(help: "Output at most this many rows.")
+    var limit: Int?
+
+    @Flag(help: "Output the number of matching rows (one row headed 'count').")
+    var count = false
+
+    @Option(help: "Group rows by these fields (comma-separated); use with --agg.")
+    var groupBy: String?
+
+    @Option(help: "Aggregates: count(*), count(x), count(distinct x), sum(x), avg(x), min(x), max(x), comma-separated.")
+    var agg: String?
+
+    @Option(help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: String = "ndjson"
+
+    @Flag(help: "Stop at the first damaged block (exit 1) instead of skipping it.")
+    var strict = false
+
+    @Flag(help: "Print what was pruned, read and decoded on stderr.")
+    var stats = false
+
+    func validate() throws {
+        if OutputFormat(rawValue: format) == nil {
+            throw ValidationError("--format must be one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if groupBy != nil && agg == nil && !count { throw ValidationError("--group-by needs --agg (or --count)") }
+        if count && agg != nil { throw ValidationError("use count(*) in --agg instead of --count with --agg") }
+        if select != nil && (count || agg != nil || groupBy != nil) { throw ValidationError("--select lists rows; it does not combine with --count, --group-by or --agg") }
+    }
 
     func run() throws {
         ignoreBrokenPipe()
+        let query: Query
+        do {
+            query = try makeQuery()
+        } catch let e as ExpressionParser.SyntaxError {
+            printError(Self.pointAt(e, in: condition ?? ""))
+            throw ExitCode.validationFailure
+        } catch {
+            printError("\(error)")
+            throw ExitCode.validationFailure
+        }
         let sink = ByteSink(fd: 1)
         var damaged = false
         do {
+            var readers: [(path: String, reader: SegmentReader)] = []
             for path in try SegmentPaths.expand(paths) {
-                let reader: SegmentReader
                 do {
-                    reader = try SegmentPaths.open(path)
-                } catch {
-                    printError("\(path): \(error)")
+                    let reader = try SegmentPaths.open(path)
+                    if let recovery = reader.recovery { printError("\(path): \(recovery)") }
+                    readers.append((path, reader))
+                } catch let e as FormatError {
+                    printError("\(path): \(e)")
                     damaged = true
-                    continue
-                }
-                if let recovery = reader.recovery { printError("\(path): \(recovery)") }
-                let writer = RecordWriter(columns: reader.header.columns)
-                for block in reader.blocks.indices {
-                    let chunks: [DecodedChunk]
-                    do {
-                        chunks = try reader.header.columns.indices.map { try reader.chunk(block: block, column: $0) }
-                    } catch {
-                        printError("\(path): \(error)")
-                        damaged = true
-                        continue
-                    }
-                    try writer.write(chunks, rows: 0..<reader.blocks[block].rowCount, to: sink)
+                    if query.strict { throw ExitStatus.badInput }
                 }
             }
-            try sink.flush()
+            let runner = QueryRunner(query: query, sink: sink) { printError($0) }
+            do {
+                try runner.run(readers)
+            } catch let e as QueryError {
+                printError("\(e)")
+                throw ExitStatus.cannotRun
+            } catch is FormatError {
+                throw ExitStatus.badInput
+            }
+            if stats { printError(runner.statistics.description) }
+            if runner.statistics.damaged > 0 { damaged = true }
         } catch let closed as ByteSink.OutputClosed where closed.brokenPipe {
             return
         } catch let e as FileError {
@@ -55,5 +126,40 @@ struct CatCommand: ParsableCommand {
             throw ExitStatus.cannotRun
         }
         if damaged { throw ExitStatus.badInput }
+    }
+
+    private func makeQuery() throws -> Query {
+        var q = Query()
+        q.select = select.map(Self.list)
+        q.filter = try condition.map { try ExpressionParser.parse($0) }
+        q.since = try since.map { try Self.time($0, "--since") }
+        q.until = try until.map { try Self.time($0, "--until") }
+        q.limit = limit
+        q.count = count
+        q.groupBy = groupBy.map(Self.list) ?? []
+        q.aggregates = try agg.map { try AggregateSpec.parseList($0) } ?? []
+        q.format = OutputFormat(rawValue: format) ?? .ndjson
+        q.strict = strict
+        return q
+    }
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// RFC 3339, or `-N` followed by s, m, h or d (that long before now).
+    static func time(_ text: String, _ option: String) throws -> Int64 {
+        if let ns = RFC3339.parse(text) { return ns }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if text.hasPrefix("-"), let unit = text.last.flatMap({ units[$0] }), let n = Int64(text.dropFirst().dropLast()), n >= 0 {
+            let now = Int64(Date().timeIntervalSince1970 * 1e9)
+            return now - n * unit * 1_000_000_000
+        }
+        throw QueryError("\(option) '\(text)' is neither an RFC 3339 date-time (2024-05-01T12:00:00Z) nor a relative time (-15m, -2h, -7d)")
+    }
+
+    /// The error with the expression and a caret under the column at fault.
+    static func pointAt(_ e: ExpressionParser.SyntaxError, in text: String) -> String {
+        "\(e)\n  \(text)\n  \(String(repeating: " ", count: max(0, e.column - 1)))^"
     }
 }

@@ -11,6 +11,10 @@ enum SegmentPaths {
                 result.append(path)
                 continue
             }
+            if path.contains(where: { "*?[".contains($0) }) && !FileManager.default.fileExists(atPath: path) {
+                result.append(contentsOf: try expand(glob(path)))
+                continue
+            }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw FileError(path: path, message: "no such file or directory")
@@ -29,6 +33,14 @@ enum SegmentPaths {
             result.append(contentsOf: found.sorted())
         }
         return result
+    }
+
+    /// The paths a glob pattern matches, sorted (for patterns the shell did not expand, e.g. quoted).
+    static func glob(_ pattern: String) throws -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { throw FileError(path: pattern, message: "no file matches") }
+        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
     }
 
     /// Opens the segment at `path` (`-`: all of standard input).

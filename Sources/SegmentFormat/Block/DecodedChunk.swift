@@ -8,6 +8,13 @@ public struct DecodedChunk: Sendable {
     /// Values of the rows that are neither null nor absent, in row order.
     public let values: ColumnValues
 
+    public init(rowCount: Int, nulls: [UInt8]?, absents: [UInt8]?, values: ColumnValues) {
+        self.rowCount = rowCount
+        self.nulls = nulls
+        self.absents = absents
+        self.values = values
+    }
+
     /// Whether any row lacks a value.
     public var hasMissing: Bool { nulls != nil || absents != nil }
 

@@ -1,0 +1,32 @@
+import SegmentFormat
+
+/// One block of one segment while a query looks at it: decodes each column the first time it is
+/// asked for and keeps it, and counts what it decoded (for `--stats` and the pruning tests).
+final class BlockData {
+    let reader: SegmentReader
+    let block: Int
+    let rowCount: Int
+    private var chunks: [Int: DecodedChunk] = [:]
+
+    init(reader: SegmentReader, block: Int) {
+        self.reader = reader
+        self.block = block
+        self.rowCount = reader.blocks[block].rowCount
+    }
+
+    var decodedChunks: Int { chunks.count }
+
+    func chunk(_ column: Int) throws -> DecodedChunk {
+        if let c = chunks[column] { return c }
+        let c = try reader.chunk(block: block, column: column)
+        chunks[column] = c
+        return c
+    }
+
+    /// A chunk where every row is absent: how a field the segment lacks reads.
+    static func absent(rows: Int) -> DecodedChunk {
+        var bitmap = [UInt8](repeating: 0xFF, count: (rows + 7) / 8)
+        if rows % 8 != 0 { bitmap[bitmap.count - 1] = UInt8((1 << (rows % 8)) - 1) }
+        return DecodedChunk(rowCount: rows, nulls: nil, absents: bitmap, values: .none)
+    }
+}

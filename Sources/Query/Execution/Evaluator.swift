@@ -1,0 +1,131 @@
+import SegmentFormat
+
+/// Evaluates a bound condition over one block, a column at a time, into one `Truth` a row.
+/// Dictionary-encoded strings are compared once per dictionary entry, then rows look up their
+/// code. Columns are decoded only when a part of the condition needs them, and the right side of
+/// an AND (OR) is skipped when the left is false (true) for every row.
+enum Evaluator {
+    static func evaluate(_ e: BoundExpression, _ data: BlockData) throws -> [UInt8] {
+        let rows = data.rowCount
+        switch e {
+        case let .constant(t):
+            return [UInt8](repeating: t.rawValue, count: rows)
+        case let .and(a, b):
+            var left = try evaluate(a, data)
+            if !left.contains(where: { $0 != Truth.false.rawValue }) { return left }
+            let right = try evaluate(b, data)
+            for r in 0..<rows {
+                let x = left[r], y = right[r]
+                left[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+            }
+            return left
+        case let .or(a, b):
+            var left = try evaluate(a, data)
+            if !left.contains(where: { $0 != Truth.true.rawValue }) { return left }
+            let right = try evaluate(b, data)
+            for r in 0..<rows {
+                let x = left[r], y = right[r]
+                left[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+            }
+            return left
+        case let .not(inner):
+            var t = try evaluate(inner, data)
+            for r in 0..<rows where t[r] != 2 { t[r] ^= 1 }
+            return t
+        case let .isNull(c, negated):
+            let chunk = try data.chunk(c)
+            return (0..<rows).map { (chunk.isNull($0) || chunk.isAbsent($0)) != negated ? 1 : 0 }
+        case let .integers(c, op, value):
+            let chunk = try data.chunk(c)
+            switch chunk.values {
+            case let .integers(values): return leaf(chunk) { op.holds(values[$0] < value ? -1 : values[$0] == value ? 0 : 1) }
+            case let .booleans(bits): return leaf(chunk) { op.holds(Int64(bits[$0]) < value ? -1 : Int64(bits[$0]) == value ? 0 : 1) }
+            default: return try unknownOrMismatch(data, c)
+            }
+        case let .integerVsNumber(c, op, value):
+            guard case let .integers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
+            return leaf(try data.chunk(c)) { op.holds(compare(Double(values[$0]), value)) }
+        case let .numbers(c, op, value):
+            guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
+            return leaf(try data.chunk(c)) { op.holds(compare(values[$0], value)) }
+        case let .inIntegers(c, set, hasNull, negated):
+            let chunk = try data.chunk(c)
+            switch chunk.values {
+            case let .integers(values): return leafTruth(chunk) { membership(set.contains(values[$0]), hasNull, negated) }
+            case let .booleans(bits): return leafTruth(chunk) { membership(set.contains(Int64(bits[$0])), hasNull, negated) }
+            default: return try unknownOrMismatch(data, c)
+            }
+        case let .inNumbers(c, list, hasNull, negated):
+            guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
+            return leafTruth(try data.chunk(c)) { membership(list.contains(values[$0]), hasNull, negated) }
+        case let .strings(c, op, value):
+            return try strings(data, c) { bytes in
+                op.holds(value.withUnsafeBufferPointer { ByteCompare.compare(bytes, $0) }) ? 1 : 0
+            }
+        case let .inStrings(c, set, hasNull, negated):
+            return try strings(data, c) { bytes in membership(set.contains(Array(bytes)), hasNull, negated) }
+        case let .like(c, pattern, negated):
+            return try strings(data, c) { bytes in pattern.matches(bytes) != negated ? 1 : 0 }
+        }
+    }
+
+    /// A chunk with no values (all null or absent) makes every comparison unknown.
+    private static func unknownOrMismatch(_ data: BlockData, _ c: Int) throws -> [UInt8] {
+        if case .none = try data.chunk(c).values { return [UInt8](repeating: Truth.unknown.rawValue, count: data.rowCount) }
+        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type")
+    }
+
+    @inline(__always)
+    private static func compare(_ a: Double, _ b: Double) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+
+    @inline(__always)
+    private static func membership(_ found: Bool, _ listHasNull: Bool, _ negated: Bool) -> UInt8 {
+        if found { return negated ? 0 : 1 }
+        return listHasNull ? 2 : (negated ? 1 : 0)
+    }
+
+    /// One truth a row: unknown where the row has no value, `test(valueIndex)` elsewhere.
+    @inline(__always)
+    private static func leaf(_ chunk: DecodedChunk, _ test: (Int) -> Bool) -> [UInt8] {
+        leafTruth(chunk) { test($0) ? 1 : 0 }
+    }
+
+    @inline(__always)
+    private static func leafTruth(_ chunk: DecodedChunk, _ truth: (Int) -> UInt8) -> [UInt8] {
+        let rows = chunk.rowCount
+        return [UInt8](unsafeUninitializedCapacity: rows) { out, n in
+            if !chunk.hasMissing {
+                for r in 0..<rows { out[r] = truth(r) }
+            } else {
+                var v = 0
+                for r in 0..<rows {
+                    if chunk.isNull(r) || chunk.isAbsent(r) {
+                        out[r] = Truth.unknown.rawValue
+                    } else {
+                        out[r] = truth(v)
+                        v += 1
+                    }
+                }
+            }
+            n = rows
+        }
+    }
+
+    /// String predicates: once per dictionary entry when the chunk has a dictionary, else per value.
+    private static func strings(_ data: BlockData, _ c: Int, _ test: (UnsafeBufferPointer<UInt8>) -> UInt8) throws -> [UInt8] {
+        let chunk = try data.chunk(c)
+        switch chunk.values {
+        case let .dictionary(entries, codes):
+            let perEntry: [UInt8] = entries.bytes.withUnsafeBufferPointer { b in
+                (0..<entries.count).map { test(UnsafeBufferPointer(rebasing: b[entries.range($0)])) }
+            }
+            return leafTruth(chunk) { perEntry[Int(codes[$0])] }
+        case let .strings(values):
+            return values.bytes.withUnsafeBufferPointer { b in
+                leafTruth(chunk) { test(UnsafeBufferPointer(rebasing: b[values.range($0)])) }
+            }
+        default:
+            return try unknownOrMismatch(data, c)
+        }
+    }
+}

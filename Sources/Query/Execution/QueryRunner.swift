@@ -1,0 +1,403 @@
+import Dispatch
+import Foundation
+import NDJSON
+import SegmentFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a `Query` over segments: checks the fields, prunes segments and blocks by time range and
+/// min/max, decodes only the columns the query reads, evaluates blocks on every core, and writes
+/// results in segment and row order. Memory stays bounded by a window of blocks in flight (plus
+/// the groups of a group-by).
+public final class QueryRunner {
+    public let query: Query
+    private let sink: ByteSink
+    private let report: (String) -> Void
+    public private(set) var statistics = QueryStatistics()
+    /// Blocks decoded at once: enough to keep every core busy, few enough to bound memory.
+    private let window: Int
+
+    /// Writes results to `sink`; reports damaged blocks and notes through `report` (a line each).
+    public init(query: Query, sink: ByteSink, report: @escaping (String) -> Void) {
+        self.query = query
+        self.sink = sink
+        self.report = report
+        window = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// A segment opened for the query.
+    struct Source {
+        let path: String
+        let reader: SegmentReader
+        let filter: BoundExpression?
+        let timestamp: Int?
+        /// Column of each output field (nil: the segment lacks it).
+        let output: [Int?]
+        /// Columns of the group-by fields and of each aggregate's field.
+        let groupColumns: [Int?]
+        let aggregateColumns: [Int?]
+    }
+
+    /// One block to read, and whether its rows are all inside the time range.
+    struct Task {
+        let source: Int
+        let block: Int
+        let insideTimeRange: Bool
+    }
+
+    struct TaskResult: @unchecked Sendable {
+        var output: ByteSink?
+        /// Rows for the table format, which the main writer aligns.
+        var table: [[Value]] = []
+        var rows = 0
+        var groups = GroupTable()
+        var chunks = 0
+        var error: FormatError?
+        var otherError: String?
+    }
+
+    /// Runs the query over `readers` (path and opened segment, in output order). Throws
+    /// `QueryError` for a query that cannot run, `FormatError` on a damaged block under `strict`,
+    /// `ByteSink.OutputClosed` when the output goes away.
+    public func run(_ readers: [(path: String, reader: SegmentReader)]) throws {
+        statistics.segments = readers.count
+        try checkFields(readers)
+        let outputFields = query.select ?? Self.allFields(readers)
+        let sources = try readers.map { try source($0.path, $0.reader, outputFields: outputFields) }
+        let header = query.isAggregate ? (query.count && query.groupBy.isEmpty && query.aggregates.isEmpty ? ["count"] : query.groupBy + query.aggregates.map(\.text)) : outputFields
+        let writer = ResultWriter(format: query.format, header: header, sink: sink)
+        writer.writeHeader()
+
+        var tasks: [Task] = []
+        var footerCount = 0
+        for (s, source) in sources.enumerated() {
+            let reader = source.reader
+            if query.since != nil || query.until != nil {
+                guard source.timestamp != nil else {
+                    report("\(source.path): the stream has no timestamp, so --since/--until match none of its rows")
+                    statistics.segmentsPruned += 1
+                    statistics.blocks += reader.blocks.count
+                    statistics.blocksPruned += reader.blocks.count
+                    continue
+                }
+                if !Pruning.mayMatch(time: reader.timeRange, since: query.since, until: query.until) {
+                    statistics.segmentsPruned += 1
+                    statistics.blocks += reader.blocks.count
+                    statistics.blocksPruned += reader.blocks.count
+                    continue
+                }
+            }
+            for (b, meta) in reader.blocks.enumerated() {
+                statistics.blocks += 1
+                let timed = query.since != nil || query.until != nil
+                if timed && !Pruning.mayMatch(time: meta.timeRange, since: query.since, until: query.until) {
+                    statistics.blocksPruned += 1
+                    continue
+                }
+                if let filter = source.filter, !Pruning.mayMatch(filter, meta) {
+                    statistics.blocksPruned += 1
+                    continue
+                }
+                let inside = !timed || Pruning.contains(time: meta.timeRange, since: query.since, until: query.until)
+                // A plain count of rows the footer already knows to match needs no read at all.
+                if isPlainCount && inside && source.filter == nil {
+                    footerCount += meta.rowCount
+                    statistics.blocksCountedFromFooter += 1
+                    continue
+                }
+                tasks.append(Task(source: s, block: b, insideTimeRange: inside))
+            }
+        }
+
+        var groups = GroupTable()
+        var emitted = 0
+        var total = footerCount
+        let limit = query.isAggregate ? Int.max : (query.limit ?? Int.max)
+        let progress = Progress(total: tasks.count)
+        // With a limit, one block at a time: later blocks are never read once the limit is met.
+        let step = query.limit != nil && !query.isAggregate ? 1 : window
+        var start = 0
+        while start < tasks.count && emitted < limit {
+            let batch = Array(tasks[start..<min(start + step, tasks.count)])
+            start += batch.count
+            let results = run(batch, sources: sources, outputFields: outputFields, remaining: limit - emitted)
+            for (task, result) in zip(batch, results) {
+                statistics.chunksDecoded += result.chunks
+                if let error = result.error ?? result.otherError.map({ FormatError($0) }) {
+                    statistics.damaged += 1
+                    report("\(sources[task.source].path): \(error.located(block: task.block))")
+                    if query.strict { throw error.located(block: task.block) }
+                    continue
+                }
+                statistics.blocksRead += 1
+                statistics.rowsMatched += result.rows
+                if query.isAggregate {
+                    total += result.rows
+                    groups.merge(result.groups)
+                } else {
+                    try result.output?.transfer(to: sink)
+                    for row in result.table { writer.write(row) }
+                    emitted += result.rows
+                }
+            }
+            progress.update(done: start, rows: statistics.rowsMatched + footerCount)
+        }
+        progress.finish()
+        statistics.rowsMatched += footerCount
+
+        if query.isAggregate {
+            if query.count && query.groupBy.isEmpty && query.aggregates.isEmpty {
+                writer.write([.integer(Int64(total))])
+            } else {
+                if query.groupBy.isEmpty && groups.order.isEmpty {
+                    // An aggregate over no rows still answers one row (count 0, others null).
+                    groups.order = [[]]
+                    groups.groups[[]] = query.aggregates.map { Accumulator($0.function) }
+                }
+                let keys = query.groupBy.isEmpty ? groups.order : groups.order.sorted { $0.lexicographicallyPrecedes($1) }
+                for key in keys.prefix(query.limit ?? Int.max) {
+                    writer.write(key + (groups.groups[key] ?? []).map(\.result))
+                }
+            }
+        }
+        writer.finish()
+        try sink.flush()
+    }
+
+    private var isPlainCount: Bool { query.count && query.groupBy.isEmpty && query.aggregates.isEmpty }
+
+    /// Output buffers, one per slot of the window, reused from window to window.
+    private lazy var buffers: [ByteSink] = (0..<window).map { _ in ByteSink(flushThreshold: .max) }
+
+    /// Reads `batch` on every core; results in batch order.
+    private func run(_ batch: [Task], sources: [Source], outputFields: [String], remaining: Int) -> [TaskResult] {
+        let slots = ResultSlots(count: batch.count)
+        let query = self.query
+        let buffers = SendableBox(self.buffers)
+        DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+            let buffer = buffers.value[i]
+            buffer.reset()
+            slots.set(i, Self.process(batch[i], sources[batch[i].source], query: query, outputFields: outputFields,
+                                      remaining: remaining, buffer: buffer))
+        }
+        return slots.results
+    }
+
+    /// Evaluates one block: the rows it keeps, rendered or counted or grouped.
+    static func process(_ task: Task, _ source: Source, query: Query, outputFields: [String], remaining: Int,
+                        buffer: ByteSink) -> TaskResult {
+        var result = TaskResult()
+        let data = BlockData(reader: source.reader, block: task.block)
+        do {
+            var condition = source.filter
+            if !task.insideTimeRange, let ts = source.timestamp {
+                var time: BoundExpression?
+                if let since = query.since { time = .integers(column: ts, op: .greaterOrEqual, value: since) }
+                if let until = query.until {
+                    let upper = BoundExpression.integers(column: ts, op: .less, value: until)
+                    time = time.map { .and($0, upper) } ?? upper
+                }
+                if let time { condition = condition.map { .and(time, $0) } ?? time }
+            }
+            let selection = try condition.map { try Evaluator.evaluate($0, data) }
+            let rows = data.rowCount
+            let matched = selection.map { $0.reduce(0) { $0 + ($1 == 1 ? 1 : 0) } } ?? rows
+            if query.isAggregate {
+                result.rows = matched
+                if !(query.count && query.groupBy.isEmpty && query.aggregates.isEmpty) && matched > 0 {
+                    result.groups = try aggregate(data, source, query: query, selection: selection)
+                }
+            } else if matched > 0 {
+                if query.format == .table {
+                    result.table = try selectedRows(data, source, selection: selection, limit: remaining)
+                    result.rows = result.table.count
+                } else {
+                    result.rows = try render(data, source, query: query, outputFields: outputFields, selection: selection,
+                                             limit: remaining, into: buffer)
+                    result.output = buffer
+                }
+            }
+            result.chunks = data.decodedChunks
+        } catch let e as FormatError {
+            result.error = e
+        } catch {
+            result.otherError = "\(error)"
+        }
+        return result
+    }
+
+    private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {
+        let columns = source.reader.header.columns
+        var keys = try GroupKeys(source.groupColumns.map { c in try c.map { (try data.chunk($0), columns[$0].type) } })
+        var values: [ColumnCursor?] = []
+        for c in source.aggregateColumns {
+            values.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) })
+        }
+        let fresh = query.aggregates.map { Accumulator($0.function) }
+        var accumulators: [[Accumulator]] = []
+        for r in 0..<data.rowCount {
+            guard selection.map({ $0[r] == 1 }) ?? true else {
+                keys.skip(row: r)
+                for a in values.indices { values[a]?.skip(row: r) }
+                continue
+            }
+            let g = keys.group(row: r)
+            if g == accumulators.count { accumulators.append(fresh) }
+            for a in values.indices {
+                if var cursor = values[a] {
+                    accumulators[g][a].add(cursor.value(row: r))
+                    values[a] = cursor
+                } else {
+                    accumulators[g][a].addRow()
+                }
+            }
+        }
+        var table = GroupTable()
+        for (g, key) in keys.keys.enumerated() {
+            table.order.append(key)
+            table.groups[key] = accumulators[g]
+        }
+        return table
+    }
+
+    private static func render(_ data: BlockData, _ source: Source, query: Query, outputFields: [String],
+                               selection: [UInt8]?, limit: Int, into sink: ByteSink) throws -> Int {
+        let columns = source.reader.header.columns
+        let rows = 0..<data.rowCount
+        if query.format == .ndjson {
+            // Whole records (every column, unknown fields too) unless --select names the fields.
+            let descriptors: [ColumnDescriptor]
+            let chunks: [DecodedChunk]
+            if query.select == nil {
+                descriptors = columns
+                chunks = try columns.indices.map { try data.chunk($0) }
+            } else {
+                descriptors = zip(outputFields, source.output).map { name, c in c.map { columns[$0] } ?? ColumnDescriptor(name: name, type: .string) }
+                chunks = try source.output.map { c in try c.map { try data.chunk($0) } ?? BlockData.absent(rows: data.rowCount) }
+            }
+            return try RecordWriter(columns: descriptors).write(chunks, rows: rows, selection: selection, limit: limit, to: sink)
+        }
+        let writer = ResultWriter(format: query.format, header: outputFields, sink: sink)
+        let selected = try selectedRows(data, source, selection: selection, limit: limit)
+        for row in selected { writer.write(row) }
+        return selected.count
+    }
+
+    /// The output fields of the selected rows, as values.
+    private static func selectedRows(_ data: BlockData, _ source: Source, selection: [UInt8]?, limit: Int) throws -> [[Value]] {
+        let columns = source.reader.header.columns
+        var cursors: [ColumnCursor?] = []
+        for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) }) }
+        var rows: [[Value]] = []
+        for r in 0..<data.rowCount {
+            guard rows.count < limit else { break }
+            if let selection, selection[r] != 1 {
+                for k in cursors.indices { cursors[k]?.skip(row: r) }
+                continue
+            }
+            var row: [Value] = []
+            for k in cursors.indices { row.append(cursors[k]?.value(row: r) ?? .null) }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    // MARK: Planning
+
+    /// Checks that every field the query names exists in some segment, with one type everywhere.
+    private func checkFields(_ readers: [(path: String, reader: SegmentReader)]) throws {
+        var types: [String: (ColumnType, String)] = [:]
+        for (path, reader) in readers {
+            for c in reader.header.columns where c.type != .extra && query.fields.contains(c.name) {
+                if let (type, firstPath) = types[c.name], type != c.type {
+                    throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately")
+                }
+                types[c.name] = types[c.name] ?? (c.type, path)
+            }
+        }
+        if !readers.isEmpty {
+            for field in query.fields where types[field] == nil {
+                let known = Self.allFields(readers)
+                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))")
+            }
+        }
+    }
+
+    /// Field names of all segments, in first-seen order (the extra column left out).
+    static func allFields(_ readers: [(path: String, reader: SegmentReader)]) -> [String] {
+        var seen = Set<String>()
+        var names: [String] = []
+        for (_, reader) in readers {
+            for c in reader.header.columns where c.type != .extra && seen.insert(c.name).inserted { names.append(c.name) }
+        }
+        return names
+    }
+
+    private func source(_ path: String, _ reader: SegmentReader, outputFields: [String]) throws -> Source {
+        let columns = reader.header.columns
+        func index(_ name: String) -> Int? { columns.firstIndex { $0.name == name && $0.type != .extra } }
+        for a in query.aggregates {
+            guard let f = a.field, let c = index(f) else { continue }
+            let type = columns[c].type
+            if (a.function == .sum || a.function == .avg) && type != .integer && type != .number {
+                throw QueryError("--agg \(a.text): field '\(f)' is \(BoundExpression.describe(type)) in \(path); sum and avg need numbers")
+            }
+        }
+        return Source(path: path, reader: reader,
+                      filter: try query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) },
+                      timestamp: reader.header.timestampColumn,
+                      output: outputFields.map(index),
+                      groupColumns: query.groupBy.map(index),
+                      aggregateColumns: query.aggregates.map { $0.field.flatMap(index) })
+    }
+}
+
+/// Results of concurrently processed blocks, one slot each; every slot is written by exactly one
+/// iteration of `concurrentPerform` and read only after it returns.
+private final class ResultSlots: @unchecked Sendable {
+    private var storage: [QueryRunner.TaskResult?]
+    private let lock = NSLock()
+
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ r: QueryRunner.TaskResult) {
+        lock.lock()
+        storage[i] = r
+        lock.unlock()
+    }
+
+    var results: [QueryRunner.TaskResult] { storage.map { $0 ?? QueryRunner.TaskResult() } }
+}
+
+/// Wraps a value that is only read concurrently (the buffers: each iteration uses its own).
+private struct SendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A progress line on stderr for queries that run longer than a second, when stderr is a terminal.
+final class Progress {
+    private let total: Int
+    private let started = DispatchTime.now()
+    private let enabled = isatty(2) != 0
+    private var shown = false
+
+    init(total: Int) { self.total = total }
+
+    func update(done: Int, rows: Int) {
+        guard enabled, DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds > 1_000_000_000 else { return }
+        shown = true
+        write("\rsegcat: \(done)/\(total) blocks, \(rows) rows matched\u{1B}[K")
+    }
+
+    func finish() {
+        if shown { write("\r\u{1B}[K") }
+    }
+
+    private func write(_ text: String) {
+        var t = text
+        t.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
+    }
+}
+

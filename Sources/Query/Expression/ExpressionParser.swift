@@ -1,0 +1,258 @@
+/// Parses `--where` text (SQL WHERE syntax) into an `Expression`.
+///
+/// Grammar, loosest first: `or := and (OR and)*`, `and := not (AND not)*`, `not := NOT not | primary`,
+/// `primary := ( or ) | TRUE | FALSE | NULL | field op literal | literal op field | field [NOT] IN (literals)
+/// | field IS [NOT] NULL | field [NOT] LIKE|ILIKE 'pattern'`. Fields are bare names (letters, digits,
+/// `_`, `@`, `.`, `-` after the first) or "double quoted"; strings are 'single quoted' with '' for a quote.
+public struct ExpressionParser {
+    private var tokens: [Token] = []
+    private var index = 0
+    private let text: String
+
+    /// A mistake in the expression: the 1-based column where it is and what was expected there.
+    public struct SyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
+        public let column: Int
+        public let message: String
+        public var description: String { "--where, column \(column): \(message)" }
+    }
+
+    public static func parse(_ text: String) throws(SyntaxError) -> Expression {
+        var p = ExpressionParser(text: text)
+        p.tokens = try Lexer.tokens(text)
+        let e = try p.orExpression()
+        guard case .end = p.peek.kind else { throw p.error("expected AND, OR or the end of the expression, got \(p.peek.text)") }
+        return e
+    }
+
+    private init(text: String) { self.text = text }
+
+    private var peek: Token { tokens[index] }
+
+    private func error(_ message: String) -> SyntaxError { SyntaxError(column: peek.column, message: message) }
+
+    private mutating func advance() -> Token {
+        let t = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return t
+    }
+
+    private mutating func keyword(_ word: String) -> Bool {
+        guard case let .word(w) = peek.kind, w.uppercased() == word else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func orExpression() throws(SyntaxError) -> Expression {
+        var e = try andExpression()
+        while keyword("OR") { e = .or(e, try andExpression()) }
+        return e
+    }
+
+    private mutating func andExpression() throws(SyntaxError) -> Expression {
+        var e = try notExpression()
+        while keyword("AND") { e = .and(e, try notExpression()) }
+        return e
+    }
+
+    private mutating func notExpression() throws(SyntaxError) -> Expression {
+        if keyword("NOT") { return .not(try notExpression()) }
+        return try primary()
+    }
+
+    private static let reserved: Set<String> = ["AND", "OR", "NOT", "IN", "IS", "LIKE", "ILIKE", "NULL", "TRUE", "FALSE"]
+
+    private mutating func primary() throws(SyntaxError) -> Expression {
+        if case .leftParen = peek.kind {
+            _ = advance()
+            let e = try orExpression()
+            guard case .rightParen = peek.kind else { throw error("expected ')', got \(peek.text)") }
+            _ = advance()
+            return e
+        }
+        // A literal first: `5 < x`, or a constant condition.
+        if let literal = try literalIfPresent() {
+            if case let .op(op) = peek.kind {
+                _ = advance()
+                let field = try fieldName("a field after '\(op.rawValue)'")
+                return .comparison(field: field, op: op.flipped, value: literal)
+            }
+            switch literal {
+            case let .boolean(b): return .constant(b)
+            case .null: return .constant(nil)
+            default: throw error("expected a comparison operator after \(literal), got \(peek.text)")
+            }
+        }
+        let field = try fieldName("a field name, '(' or NOT")
+        let negated = keyword("NOT")
+        if keyword("IN") { return try inList(field, negated: negated) }
+        if keyword("LIKE") { return try like(field, caseInsensitive: false, negated: negated) }
+        if keyword("ILIKE") { return try like(field, caseInsensitive: true, negated: negated) }
+        if negated { throw error("expected IN, LIKE or ILIKE after NOT, got \(peek.text)") }
+        if keyword("IS") {
+            let not = keyword("NOT")
+            guard keyword("NULL") else { throw error("expected NULL after IS\(not ? " NOT" : ""), got \(peek.text)") }
+            return .isNull(field: field, negated: not)
+        }
+        guard case let .op(op) = peek.kind else {
+            throw error("expected an operator (= != <> < <= > >=, IN, IS, LIKE, ILIKE) after '\(field)', got \(peek.text)")
+        }
+        _ = advance()
+        guard let value = try literalIfPresent() else {
+            throw error("expected a value (a 'string', a number, TRUE, FALSE or NULL) after '\(op.rawValue)', got \(peek.text)")
+        }
+        return .comparison(field: field, op: op, value: value)
+    }
+
+    private mutating func fieldName(_ expected: String) throws(SyntaxError) -> String {
+        switch peek.kind {
+        case let .quotedName(name):
+            _ = advance()
+            return name
+        case let .word(w) where !Self.reserved.contains(w.uppercased()):
+            _ = advance()
+            return w
+        default:
+            throw error("expected \(expected), got \(peek.text)")
+        }
+    }
+
+    private mutating func literalIfPresent() throws(SyntaxError) -> Literal? {
+        switch peek.kind {
+        case let .string(s): _ = advance(); return .string(s)
+        case let .integer(i): _ = advance(); return .integer(i)
+        case let .number(d): _ = advance(); return .number(d)
+        case let .word(w):
+            switch w.uppercased() {
+            case "TRUE": _ = advance(); return .boolean(true)
+            case "FALSE": _ = advance(); return .boolean(false)
+            case "NULL": _ = advance(); return .null
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    private mutating func inList(_ field: String, negated: Bool) throws(SyntaxError) -> Expression {
+        guard case .leftParen = peek.kind else { throw error("expected '(' after IN, got \(peek.text)") }
+        _ = advance()
+        var values: [Literal] = []
+        while true {
+            guard let v = try literalIfPresent() else { throw error("expected a value in the IN list, got \(peek.text)") }
+            values.append(v)
+            if case .comma = peek.kind {
+                _ = advance()
+                continue
+            }
+            guard case .rightParen = peek.kind else { throw error("expected ',' or ')' in the IN list, got \(peek.text)") }
+            _ = advance()
+            return .inList(field: field, values: values, negated: negated)
+        }
+    }
+
+    private mutating func like(_ field: String, caseInsensitive: Bool, negated: Bool) throws(SyntaxError) -> Expression {
+        guard case let .string(pattern) = peek.kind else {
+            throw error("expected a 'pattern' after \(caseInsensitive ? "ILIKE" : "LIKE"), got \(peek.text)")
+        }
+        _ = advance()
+        return .like(field: field, pattern: pattern, caseInsensitive: caseInsensitive, negated: negated)
+    }
+}
+
+/// One token of a `--where` expression, with its 1-based column.
+struct Token {
+    enum Kind {
+        case word(String)
+        case quotedName(String)
+        case string(String)
+        case integer(Int64)
+        case number(Double)
+        case op(ComparisonOperator)
+        case leftParen, rightParen, comma, end
+    }
+
+    let kind: Kind
+    let column: Int
+    let text: String
+}
+
+/// Splits a `--where` expression into tokens.
+enum Lexer {
+    static func tokens(_ text: String) throws(ExpressionParser.SyntaxError) -> [Token] {
+        let chars = Array(text.unicodeScalars)
+        var tokens: [Token] = []
+        var i = 0
+        func fail(_ message: String) -> ExpressionParser.SyntaxError { .init(column: i + 1, message: message) }
+        while i < chars.count {
+            let c = chars[i]
+            let start = i
+            if c == " " || c == "\t" || c == "\n" || c == "\r" {
+                i += 1
+                continue
+            }
+            func add(_ kind: Token.Kind) {
+                tokens.append(Token(kind: kind, column: start + 1, text: "'" + String(String.UnicodeScalarView(chars[start..<i])) + "'"))
+            }
+            switch c {
+            case "(": i += 1; add(.leftParen)
+            case ")": i += 1; add(.rightParen)
+            case ",": i += 1; add(.comma)
+            case "=": i += 1; if i < chars.count && chars[i] == "=" { i += 1 }; add(.op(.equal))
+            case "!":
+                guard i + 1 < chars.count, chars[i + 1] == "=" else { throw fail("expected '!=' ") }
+                i += 2; add(.op(.notEqual))
+            case "<":
+                i += 1
+                if i < chars.count && chars[i] == "=" { i += 1; add(.op(.lessOrEqual)) }
+                else if i < chars.count && chars[i] == ">" { i += 1; add(.op(.notEqual)) }
+                else { add(.op(.less)) }
+            case ">":
+                i += 1
+                if i < chars.count && chars[i] == "=" { i += 1; add(.op(.greaterOrEqual)) } else { add(.op(.greater)) }
+            case "'", "\"":
+                i += 1
+                var value = String.UnicodeScalarView()
+                while true {
+                    guard i < chars.count else {
+                        i = start
+                        throw fail(c == "'" ? "unterminated string: add a closing '" : "unterminated quoted field name: add a closing \"")
+                    }
+                    if chars[i] == c {
+                        if i + 1 < chars.count && chars[i + 1] == c {
+                            value.append(c)
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        break
+                    }
+                    value.append(chars[i])
+                    i += 1
+                }
+                add(c == "'" ? .string(String(value)) : .quotedName(String(value)))
+            case "0"..."9", "-", "+", ".":
+                while i < chars.count, "0123456789.eE+-".unicodeScalars.contains(chars[i]) {
+                    if (chars[i] == "+" || chars[i] == "-") && i > start && chars[i - 1] != "e" && chars[i - 1] != "E" { break }
+                    i += 1
+                }
+                let literal = String(String.UnicodeScalarView(chars[start..<i]))
+                if let v = Int64(literal) {
+                    add(.integer(v))
+                } else if let d = Double(literal), d.isFinite, literal != "-", literal != "+" {
+                    add(.number(d))
+                } else {
+                    i = start
+                    throw fail("'\(literal)' is not a number")
+                }
+            default:
+                guard isWordStart(c) else { throw fail("unexpected character '\(c)'") }
+                while i < chars.count, isWordPart(chars[i]) { i += 1 }
+                add(.word(String(String.UnicodeScalarView(chars[start..<i]))))
+            }
+        }
+        tokens.append(Token(kind: .end, column: chars.count + 1, text: "the end of the expression"))
+        return tokens
+    }
+
+    static func isWordStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" || c == "@" }
+    static func isWordPart(_ c: Unicode.Scalar) -> Bool { isWordStart(c) || ("0"..."9").contains(c) || c == "." }
+}

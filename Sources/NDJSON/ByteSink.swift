@@ -188,18 +188,9 @@ public final class ByteSink {
     }
 
 
-    /// True when any byte of `w` is `"`, `\` or below 0x20.
+    /// True when any byte of `w` is `"`, `\\` or below 0x20.
     @inline(__always)
-    static func needsEscape(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = w ^ (ones &* 0x22)
-        let slash = w ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote & highs
-        let hasSlash = (slash &- ones) & ~slash & highs
-        let hasControl = (w &- ones &* 0x20) & ~w & highs
-        return (hasQuote | hasSlash | hasControl) != 0
-    }
+    static func needsEscape(_ w: UInt64) -> Bool { SWAR.specialMask(w) != 0 }
 
     /// Writes the buffer out when it has passed the flush threshold.
     @inline(__always)

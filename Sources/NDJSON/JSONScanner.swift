@@ -66,19 +66,11 @@ struct JSONScanner {
 
     // MARK: Strings
 
-    /// High bit set in each byte of `w` that is `"`, `\`, below 0x20 or above 0x7F. The lowest set
-    /// bit is exact (Mycroft's zero-byte test can only misfire above a true hit), so
-    /// `trailingZeroBitCount / 8` is the first byte that needs a look.
+    /// High bit set in each byte of `w` that is `"`, `\\`, below 0x20 or above 0x7F; the lowest set
+    /// bit is exact, so `trailingZeroBitCount / 8` is the first byte that needs a look.
     @inline(__always)
     static func attentionMask(_ w: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = w ^ (ones &* 0x22)
-        let slash = w ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasSlash = (slash &- ones) & ~slash
-        let hasControl = (w &- ones &* 0x20) & ~w
-        return (hasQuote | hasSlash | hasControl | w) & highs
+        SWAR.specialMask(w) | (w & SWAR.highs)
     }
 
     /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
@@ -169,23 +161,9 @@ struct JSONScanner {
 
     @inline(__always)
     private mutating func skipUTF8() throws(Failure) {
-        let b0 = p[i]
-        let need: Int
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-        switch b0 {
-        case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
-        case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
-        default: throw fail("invalid UTF-8 in a string")
-        }
-        guard i + need < end, p[i + 1] >= lo, p[i + 1] <= hi else { throw fail("invalid UTF-8 in a string") }
-        if need >= 2 { guard p[i + 2] & 0xC0 == 0x80 else { throw fail("invalid UTF-8 in a string") } }
-        if need == 3 { guard p[i + 3] & 0xC0 == 0x80 else { throw fail("invalid UTF-8 in a string") } }
-        i += need + 1
+        let length = UTF8Validation.sequenceLength(UnsafeRawPointer(p + i), available: end - i)
+        guard length > 0 else { throw fail("invalid UTF-8 in a string") }
+        i += length
     }
 
     /// Appends the unescaped content of an already scanned string to `out`.

@@ -15,30 +15,40 @@ public enum UTF8Validation {
                 i += 1
                 continue
             }
-            let need: Int
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
-            default: return false
-            }
-            guard i + need < n else { return false }
-            let b1 = base.load(fromByteOffset: i + 1, as: UInt8.self)
-            guard b1 >= lo && b1 <= hi else { return false }
-            var k = 2
-            while k <= need {
-                guard base.load(fromByteOffset: i + k, as: UInt8.self) & 0xC0 == 0x80 else { return false }
-                k += 1
-            }
-            i += need + 1
+            let length = sequenceLength(base + i, available: n - i)
+            guard length > 0 else { return false }
+            i += length
         }
         return true
     }
 
     public static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isValid($0) } }
+
+    /// Length of the well-formed multi-byte sequence at `p` (whose lead byte is 0x80 or above),
+    /// or 0 when it is ill-formed or runs past `available` bytes.
+    @inline(__always)
+    public static func sequenceLength(_ p: UnsafeRawPointer, available: Int) -> Int {
+        let b0 = p.load(as: UInt8.self)
+        let need: Int
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b0 {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; lo = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: need = 2
+        case 0xED: need = 2; hi = 0x9F
+        case 0xF0: need = 3; lo = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; hi = 0x8F
+        default: return 0
+        }
+        guard need < available else { return 0 }
+        let b1 = p.load(fromByteOffset: 1, as: UInt8.self)
+        guard b1 >= lo && b1 <= hi else { return 0 }
+        var k = 2
+        while k <= need {
+            guard p.load(fromByteOffset: k, as: UInt8.self) & 0xC0 == 0x80 else { return 0 }
+            k += 1
+        }
+        return need + 1
+    }
 }

@@ -15,9 +15,11 @@ public final class RecordParser {
     public let schema: StreamSchema
     public let block: BlockBuilder
     private let builders: [ColumnBuilder]
-    private let names: [[UInt8]]
-    /// Per-column facts the field loop needs, as plain values (no reference counting per field).
-    private let fields: [FieldInfo]
+    /// The hot per-column data lives in raw buffers allocated once: reading an element of a Swift
+    /// array of arrays or of class references costs a retain and a release per field.
+    private let builderRefs: UnsafeMutableBufferPointer<Unmanaged<ColumnBuilder>>
+    private let names: UnsafeMutableBufferPointer<UnsafeBufferPointer<UInt8>>
+    private let fields: UnsafeMutableBufferPointer<FieldInfo>
     private let enums: [[[UInt8]]?]
     private let extraIndex: Int
     /// Column count without the extra column.
@@ -36,17 +38,31 @@ public final class RecordParser {
         builders = self.block.builders
         extraIndex = schema.extraColumn ?? -1
         fieldCount = schema.columns.count - (schema.extraColumn == nil ? 0 : 1)
-        names = schema.columns.map(\.nameBytes)
-        fields = schema.columns.enumerated().map { i, c in
+        builderRefs = .allocate(capacity: builders.count)
+        _ = builderRefs.initialize(from: builders.map { Unmanaged.passUnretained($0) })
+        names = .allocate(capacity: schema.columns.count)
+        _ = names.initialize(from: schema.columns.map { c in
+            let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(c.nameBytes.count, 1))
+            _ = bytes.initialize(from: c.nameBytes)
+            return UnsafeBufferPointer(rebasing: bytes[0..<c.nameBytes.count])
+        })
+        fields = .allocate(capacity: schema.columns.count)
+        _ = fields.initialize(from: schema.columns.enumerated().map { i, c in
             FieldInfo(type: c.type, nullable: c.nullable, hasEnum: schema.enumValues[i] != nil,
                       plainName: !c.nameBytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 })
-        }
+        })
         enums = schema.enumValues.map { $0.map { Array($0).sorted { $0.lexicographicallyPrecedes($1) } } }
         seen = .allocate(capacity: schema.columns.count)
         seen.initialize(repeating: 0)
     }
 
-    deinit { seen.deallocate() }
+    deinit {
+        seen.deallocate()
+        builderRefs.deallocate()
+        for name in names { UnsafeMutableRawPointer(mutating: name.baseAddress)?.deallocate() }
+        names.deallocate()
+        fields.deallocate()
+    }
 
     /// Appends every non-blank line of `input` (NDJSON), numbering lines from `firstLine`.
     /// Stops at the first invalid record, leaving the records before it appended.
@@ -133,7 +149,7 @@ public final class RecordParser {
                 let c: Int
                 let keyStart = s.i
                 // Records usually list fields in schema order: match the expected name in place first.
-                if predicted < fieldCount && fields[predicted].plainName && names[predicted].withUnsafeBufferPointer({ s.skipKey($0) }) {
+                if predicted < fieldCount && fields[predicted].plainName && s.skipKey(names[predicted]) {
                     c = predicted
                 } else {
                     let key = try s.scanString()
@@ -191,9 +207,10 @@ public final class RecordParser {
     }
 
     @inline(__always)
-    private func matches(_ name: [UInt8], _ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+    private func matches(_ name: UnsafeBufferPointer<UInt8>, _ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         guard name.count == length else { return false }
-        return name.withUnsafeBufferPointer { n in memcmp(n.baseAddress!, start, length) == 0 }
+        guard let base = name.baseAddress, length > 0 else { return length == 0 }
+        return memcmp(base, start, length) == 0
     }
 
     private func parseUnknown(_ s: inout JSONScanner, key: (start: Int, end: Int, escaped: Bool), unknownName: inout String?) throws(JSONScanner.Failure) {
@@ -221,7 +238,7 @@ public final class RecordParser {
     @inline(__always)
     private func parseValue(_ s: inout JSONScanner, column c: Int, row: UInt32) throws(JSONScanner.Failure) {
         // `builders` outlives this call; skip the retain/release pair a strong local would cost per field.
-        unowned(unsafe) let b = builders[c]
+        unowned(unsafe) let b = builderRefs[c].takeUnretainedValue()
         if s.current == UInt8(ascii: "n") {
             try s.literal("null")
             guard fields[c].nullable else { throw s.fail("null is not allowed (the schema's type has no \"null\")") }

@@ -28,7 +28,7 @@ enum IntegerEncoding {
             if v > maxV { maxV = v }
         }
         var forScale: UInt64 = 0
-        for v in values { forScale = gcd(forScale, UInt64(bitPattern: v &- minV)) }
+        for v in values where forScale != 1 { forScale = gcd(forScale, UInt64(bitPattern: v &- minV)) }
         if forScale == 0 { forScale = 1 }
         let forRange = UInt64(bitPattern: maxV &- minV) / forScale
         let forHeader = Varint.size(Varint.zigzag(minV)) + Varint.size(forScale) + 1
@@ -38,7 +38,11 @@ enum IntegerEncoding {
                 out.append(contentsOf: varintBytes(forScale))
                 out.append(UInt8(width))
                 values.withUnsafeBufferPointer { vs in
-                    BitPacking.pack(&out, count: n, width: width) { UInt64(bitPattern: vs[$0] &- minV) / forScale }
+                    if forScale == 1 {
+                        BitPacking.pack(&out, count: n, width: width) { UInt64(bitPattern: vs[$0] &- minV) }
+                    } else {
+                        BitPacking.pack(&out, count: n, width: width) { UInt64(bitPattern: vs[$0] &- minV) / forScale }
+                    }
                 }
             })
         }
@@ -50,18 +54,19 @@ enum IntegerEncoding {
         var deltaGCD: UInt64 = 0
         var dodGCD: UInt64 = 0
         var prevDelta = minD
+        // A running gcd stops at 1, the common case, so most columns pay for a few divisions only.
         for i in 1..<n {
             let d = values[i] &- values[i - 1]
             if d < minD { minD = d }
             if d > maxD { maxD = d }
-            deltaGCD = gcd(deltaGCD, d.magnitude)
-            if i > 1 {
+            if deltaGCD != 1 { deltaGCD = gcd(deltaGCD, d.magnitude) }
+            if i > 1 && dodGCD != 1 {
                 dodGCD = gcd(dodGCD, (d &- prevDelta).magnitude)
             }
             prevDelta = d
         }
         var packScale: UInt64 = 0
-        for i in 1..<n { packScale = gcd(packScale, UInt64(bitPattern: (values[i] &- values[i - 1]) &- minD)) }
+        for i in 1..<n where packScale != 1 { packScale = gcd(packScale, UInt64(bitPattern: (values[i] &- values[i - 1]) &- minD)) }
         if packScale == 0 { packScale = 1 }
         let deltaRange = UInt64(bitPattern: maxD &- minD) / packScale
         let packHeader = Varint.size(Varint.zigzag(values[0])) + Varint.size(Varint.zigzag(minD)) + Varint.size(packScale) + 1
@@ -72,7 +77,11 @@ enum IntegerEncoding {
                 out.append(contentsOf: varintBytes(packScale))
                 out.append(UInt8(width))
                 values.withUnsafeBufferPointer { vs in
-                    BitPacking.pack(&out, count: n - 1, width: width) { UInt64(bitPattern: (vs[$0 + 1] &- vs[$0]) &- minD) / packScale }
+                    if packScale == 1 {
+                        BitPacking.pack(&out, count: n - 1, width: width) { UInt64(bitPattern: (vs[$0 + 1] &- vs[$0]) &- minD) }
+                    } else {
+                        BitPacking.pack(&out, count: n - 1, width: width) { UInt64(bitPattern: (vs[$0 + 1] &- vs[$0]) &- minD) / packScale }
+                    }
                 }
             })
         }
@@ -85,11 +94,20 @@ enum IntegerEncoding {
             var dodSize = Varint.size(Varint.zigzag(values[0])) + Varint.size(Varint.zigzag(values[1] &- values[0])) + Varint.size(UInt64(dodScale))
             var prev = values[1] &- values[0]
             deltaSize += Varint.size(Varint.zigzag(prev / deltaScale))
-            for i in 2..<n {
-                let d = values[i] &- values[i - 1]
-                deltaSize += Varint.size(Varint.zigzag(d / deltaScale))
-                dodSize += Varint.size(Varint.zigzag((d &- prev) / dodScale))
-                prev = d
+            if deltaScale == 1 && dodScale == 1 {
+                for i in 2..<n {
+                    let d = values[i] &- values[i - 1]
+                    deltaSize += Varint.size(Varint.zigzag(d))
+                    dodSize += Varint.size(Varint.zigzag(d &- prev))
+                    prev = d
+                }
+            } else {
+                for i in 2..<n {
+                    let d = values[i] &- values[i - 1]
+                    deltaSize += Varint.size(Varint.zigzag(d / deltaScale))
+                    dodSize += Varint.size(Varint.zigzag((d &- prev) / dodScale))
+                    prev = d
+                }
             }
             result.append(Candidate(encoding: .deltaVarint, size: deltaSize) { out in
                 out.append(contentsOf: varintBytes(Varint.zigzag(values[0])))

@@ -108,13 +108,51 @@ struct JSONScanner {
     }
 
     /// When the string at the cursor is exactly `name` (whose bytes need no escaping), steps past
-    /// its closing quote and returns true; otherwise leaves the cursor alone.
+    /// its closing quote and returns true; otherwise leaves the cursor alone. Compares eight bytes
+    /// at a time: field names are short, and a `memcmp` call costs more than the comparison.
     @inline(__always)
     mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = name.count
-        guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress, memcmp(p + i + 1, base, n) == 0 else { return false }
+        guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress else { return false }
+        let text = UnsafeRawPointer(p + i + 1)
+        let expected = UnsafeRawPointer(base)
+        var k = 0
+        while k + 8 <= n {
+            guard text.loadUnaligned(fromByteOffset: k, as: UInt64.self) == expected.loadUnaligned(fromByteOffset: k, as: UInt64.self) else { return false }
+            k += 8
+        }
+        while k < n {
+            guard text.load(fromByteOffset: k, as: UInt8.self) == expected.load(fromByteOffset: k, as: UInt8.self) else { return false }
+            k += 1
+        }
         i += n + 2
         return true
+    }
+
+    /// Fast path for an integer literal of at most 18 digits followed by a delimiter: returns its
+    /// value and steps past it, or returns nil and leaves the cursor alone (then `scanNumber` decides).
+    @inline(__always)
+    mutating func scanShortInteger() -> Int64? {
+        var k = i
+        let negative = k < end && p[k] == UInt8(ascii: "-")
+        if negative { k += 1 }
+        let first = k
+        var value: Int64 = 0
+        while k < end {
+            let d = p[k] &- 0x30
+            guard d < 10 else { break }
+            value = value &* 10 &+ Int64(d)
+            k += 1
+        }
+        let digits = k - first
+        guard digits > 0, digits <= 18, !(digits > 1 && p[first] == 0x30) else { return nil }
+        // Anything but a delimiter after the digits (a fraction, an exponent, garbage): `scanNumber` decides.
+        if k < end {
+            let c = p[k]
+            guard c == UInt8(ascii: ",") || c == UInt8(ascii: "}") || c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A else { return nil }
+        }
+        i = k
+        return negative ? -value : value
     }
 
     @inline(__always)

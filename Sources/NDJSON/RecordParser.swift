@@ -282,6 +282,10 @@ public final class RecordParser {
             }
             b.integers.append(ns)
         case .integer:
+            if let v = s.scanShortInteger() {
+                b.integers.append(v)
+                return
+            }
             guard s.current == UInt8(ascii: "-") || (s.current >= 0x30 && s.current <= 0x39) else {
                 throw s.fail("expected an integer, got \(s.kindHere)")
             }

@@ -160,6 +160,10 @@ struct QueryRunnerTests {
         let (out, _, _) = try Self.run({ $0.filter = try ExpressionParser.parse("level = 'a' AND n IS NULL"); $0.select = ["ts", "n"] },
                                        [old, try Self.segment(Self.rows)])
         #expect(out == "{\"ts\":\"2024-04-01T00:00:00Z\"}\n{\"ts\":\"2024-05-01T02:00:00Z\",\"n\":null}\n")
+        // A field a segment lacks is absent in every row: count(n) skips them, count(*) does not.
+        let (counts, _, _) = try Self.run({ $0.aggregates = try AggregateSpec.parseList("count(*),count(n),sum(n)"); $0.format = .csv },
+                                          [old, try Self.segment(Self.rows)])
+        #expect(counts == "count(*),count(n),sum(n)\n6,3,8\n")
     }
 
     @Test func aFieldWhoseTypeChangedIsReportedNotGuessed() throws {

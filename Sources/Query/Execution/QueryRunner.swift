@@ -248,9 +248,10 @@ public final class QueryRunner {
                 if var cursor = values[a] {
                     accumulators[g][a].add(cursor.value(row: r))
                     values[a] = cursor
-                } else {
+                } else if query.aggregates[a].field == nil {
                     accumulators[g][a].addRow()
                 }
+                // Otherwise the segment lacks the field: every row is absent, which aggregates skip.
             }
         }
         var table = GroupTable()

@@ -64,6 +64,9 @@ public struct RecordWriter {
         var codes: UnsafePointer<UInt32>?
         /// Index of the next value (values are dense: rows with a value only).
         var next = 0
+        /// The most bytes one value of this column takes as text in this block.
+        var valueBound = 4
+        var timestamps = TimestampText()
     }
 
     /// Builds a cursor for each chunk inside nested `withUnsafeBufferPointer` scopes (one level per
@@ -85,15 +88,20 @@ public struct RecordWriter {
                         recurse()
                     case let .integers(v):
                         c.kind = columns[index].type == .timestamp ? .timestamp : .integer
+                        c.valueBound = 34
                         v.withUnsafeBufferPointer { c.integers = $0.baseAddress; recurse() }
                     case let .numbers(v):
                         c.kind = .number
+                        c.valueBound = 40
                         v.withUnsafeBufferPointer { c.numbers = $0.baseAddress; recurse() }
                     case let .booleans(v):
                         c.kind = .boolean
+                        c.valueBound = 5
                         v.withUnsafeBufferPointer { c.booleans = $0.baseAddress; recurse() }
                     case let .strings(s):
                         c.kind = columns[index].type == .string ? .string : columns[index].type == .extra ? .extra : .json
+                        let longest = (0..<s.count).reduce(0) { max($0, s.length($1)) }
+                        c.valueBound = max(4, c.kind == .string ? 6 * longest + 2 : longest)
                         s.bytes.withUnsafeBufferPointer { b in
                             s.offsets.withUnsafeBufferPointer { o in
                                 c.bytes = b.baseAddress
@@ -105,6 +113,7 @@ public struct RecordWriter {
                         // Escape each entry once per block; rows then copy the escaped text.
                         let escaped = Self.escapedEntries(entries)
                         c.kind = .dictionary
+                        c.valueBound = max(4, (0..<escaped.count).reduce(0) { max($0, escaped.length($1)) })
                         escaped.bytes.withUnsafeBufferPointer { b in
                             escaped.offsets.withUnsafeBufferPointer { o in
                                 codes.withUnsafeBufferPointer { k in
@@ -145,6 +154,8 @@ public struct RecordWriter {
                 }
             }
         }
+        // One reservation a row: braces, newline, and per column a comma, its key and its widest value.
+        let rowBound = cursors.reduce(3) { $0 + 1 + $1.keyLength + $1.valueBound }
         var written = 0
         try cursors.withUnsafeMutableBufferPointer { (cs) throws(ByteSink.OutputClosed) in
             for row in rows {
@@ -154,55 +165,57 @@ public struct RecordWriter {
                     continue
                 }
                 written += 1
-                sink.append(UInt8(ascii: "{"))
-                var first = true
+                let start = sink.reserve(rowBound)
+                var p = start
+                p[0] = UInt8(ascii: "{")
+                p += 1
                 for c in 0..<n {
                     if Self.bit(cs[c].absents, row) { continue }
-                    if !first { sink.append(UInt8(ascii: ",")) }
-                    first = false
+                    if p != start + 1 {
+                        p[0] = UInt8(ascii: ",")
+                        p += 1
+                    }
                     if cs[c].kind == .extra {
                         let i = cs[c].next
                         cs[c].next += 1
-                        let start = Int(cs[c].offsets![i])
-                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                        let from = Int(cs[c].offsets![i])
+                        p = TextWriting.copy(cs[c].bytes! + from, Int(cs[c].offsets![i + 1]) - from, to: p)
                         continue
                     }
-                    sink.append(cs[c].key, count: cs[c].keyLength)
+                    p = TextWriting.copy(cs[c].key, cs[c].keyLength, to: p)
                     if Self.bit(cs[c].nulls, row) {
-                        sink.append("null" as StaticString)
+                        p = TextWriting.copy(Self.null.utf8Start, 4, to: p)
                         continue
                     }
                     let i = cs[c].next
                     cs[c].next += 1
                     switch cs[c].kind {
                     case .integer:
-                        sink.append(integer: cs[c].integers![i])
+                        p = TextWriting.integer(cs[c].integers![i], to: p)
                     case .timestamp:
-                        let out = sink.reserve(32)
-                        out[0] = UInt8(ascii: "\"")
-                        let k = RFC3339.format(cs[c].integers![i], to: out + 1)
-                        out[k + 1] = UInt8(ascii: "\"")
-                        sink.advance(by: k + 2)
+                        p = cs[c].timestamps.write(cs[c].integers![i], to: p)
                     case .number:
-                        sink.append(Self.numberText(cs[c].numbers![i]))
+                        var text = Self.numberText(cs[c].numbers![i])
+                        p = text.withUTF8 { TextWriting.copy($0.baseAddress!, $0.count, to: p) }
                     case .boolean:
-                        sink.append(cs[c].booleans![i] != 0 ? "true" as StaticString : "false")
+                        p = cs[c].booleans![i] != 0 ? TextWriting.copy(Self.trueText.utf8Start, 4, to: p) : TextWriting.copy(Self.falseText.utf8Start, 5, to: p)
                     case .string:
-                        let start = Int(cs[c].offsets![i])
-                        sink.appendJSONString(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                        let from = Int(cs[c].offsets![i])
+                        p = TextWriting.jsonString(cs[c].bytes! + from, Int(cs[c].offsets![i + 1]) - from, to: p)
                     case .json:
-                        let start = Int(cs[c].offsets![i])
-                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![i + 1]) - start)
+                        let from = Int(cs[c].offsets![i])
+                        p = TextWriting.copy(cs[c].bytes! + from, Int(cs[c].offsets![i + 1]) - from, to: p)
                     case .dictionary:
                         let code = Int(cs[c].codes![i])
-                        let start = Int(cs[c].offsets![code])
-                        sink.append(cs[c].bytes! + start, count: Int(cs[c].offsets![code + 1]) - start)
+                        let from = Int(cs[c].offsets![code])
+                        p = TextWriting.copy(cs[c].bytes! + from, Int(cs[c].offsets![code + 1]) - from, to: p)
                     case .extra, .none:
                         break
                     }
                 }
-                sink.append(UInt8(ascii: "}"))
-                sink.append(UInt8(ascii: "\n"))
+                p[0] = UInt8(ascii: "}")
+                p[1] = UInt8(ascii: "\n")
+                sink.advance(by: start.distance(to: p) + 2)
                 try sink.flushIfFull()
             }
         }
@@ -214,6 +227,10 @@ public struct RecordWriter {
         guard let bitmap else { return false }
         return bitmap[row >> 3] & (1 << UInt8(row & 7)) != 0
     }
+
+    private static let null: StaticString = "null"
+    private static let trueText: StaticString = "true"
+    private static let falseText: StaticString = "false"
 
     /// The shortest text that reads back as the same double (Swift's `description`), as JSON.
     static func numberText(_ v: Double) -> String {

@@ -26,7 +26,7 @@ def test_loghub_round_trip(segcat, tmp_path, data, codec):
     run(segcat, "verify", seg, check=0)
 
 
-@pytest.mark.parametrize("codec", ["lz4", "zlib"])
+@pytest.mark.parametrize("codec", CODECS)
 def test_flights_round_trip(segcat, tmp_path, flights, codec):
     seg = tmp_path / "flights.seg"
     run(segcat, "pack", "--schema", SCHEMAS / "flights.schema.json", "--codec", codec, "-o", seg, flights, check=0)

@@ -108,23 +108,33 @@ public enum RFC3339 {
         out[7] = 0x2D
         put2(day, 8)
         out[10] = 0x54
-        let s = Int(secondOfDay)
-        put2(s / 3600, 11)
-        out[13] = 0x3A
-        put2(s / 60 % 60, 14)
-        out[16] = 0x3A
-        put2(s % 60, 17)
-        var k = 19
+        return 11 + writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: out + 11)
+    }
+
+    /// Writes `HH:MM:SS`, the fraction in the fewest of 0, 3, 6 or 9 digits, and `Z`; returns the
+    /// bytes written (at most 19).
+    @inline(__always)
+    static func writeClock(secondOfDay s: Int, fraction: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        @inline(__always) func put2(_ v: Int, _ at: Int) {
+            out[at] = UInt8(truncatingIfNeeded: 0x30 + v / 10)
+            out[at + 1] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+        }
+        put2(s / 3600, 0)
+        out[2] = 0x3A
+        put2(s / 60 % 60, 3)
+        out[5] = 0x3A
+        put2(s % 60, 6)
+        var k = 8
         if fraction != 0 {
             var digits = 9
-            var f = Int(fraction)
+            var f = fraction
             while digits > 3 && f % 1000 == 0 {
                 f /= 1000
                 digits -= 3
             }
             out[k] = 0x2E
             for d in stride(from: digits, to: 0, by: -1) {
-                out[k + d] = UInt8(0x30 + f % 10)
+                out[k + d] = UInt8(truncatingIfNeeded: 0x30 + f % 10)
                 f /= 10
             }
             k += digits + 1

@@ -134,33 +134,8 @@ struct TimestampText {
         withUnsafeBytes(of: date) { raw in
             UnsafeMutableRawPointer(p + 1).copyMemory(from: raw.baseAddress!, byteCount: 11)
         }
-        let s = Int(secondOfDay)
-        @inline(__always) func put2(_ v: Int, _ at: Int) {
-            p[at] = UInt8(truncatingIfNeeded: 0x30 + v / 10)
-            p[at + 1] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
-        }
-        put2(s / 3600, 12)
-        p[14] = 0x3A
-        put2(s / 60 % 60, 15)
-        p[17] = 0x3A
-        put2(s % 60, 18)
-        var k = 20
-        if fraction != 0 {
-            var digits = 9
-            var f = Int(fraction)
-            while digits > 3 && f % 1000 == 0 {
-                f /= 1000
-                digits -= 3
-            }
-            p[k] = 0x2E
-            for d in stride(from: digits, to: 0, by: -1) {
-                p[k + d] = UInt8(truncatingIfNeeded: 0x30 + f % 10)
-                f /= 10
-            }
-            k += digits + 1
-        }
-        p[k] = 0x5A
-        p[k + 1] = UInt8(ascii: "\"")
-        return p + k + 2
+        let k = 12 + RFC3339.writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: p + 12)
+        p[k] = UInt8(ascii: "\"")
+        return p + k + 1
     }
 }

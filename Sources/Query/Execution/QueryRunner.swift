@@ -320,7 +320,9 @@ public final class QueryRunner {
         if !readers.isEmpty {
             for field in query.fields where types[field] == nil {
                 let known = Self.allFields(readers)
-                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))")
+                let extras = readers.contains { $0.reader.header.columns.last?.type == .extra }
+                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))"
+                                 + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""))
             }
         }
     }

@@ -30,6 +30,8 @@ let package = Package(
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
         .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 
+        // The ingest server's storage: write-ahead log (more to come with segd).
+        .target(name: "Ingest", dependencies: ["SegmentFormat", "NDJSON"]),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
 
@@ -40,6 +42,7 @@ let package = Package(
 
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]

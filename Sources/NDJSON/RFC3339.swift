@@ -96,10 +96,17 @@ public enum RFC3339 {
             secondOfDay += 86_400
             days -= 1
         }
-        let (year, month, day) = civilFromDays(Int(days))
+        writeDate(days: Int(days), to: out)
+        return 11 + writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: out + 11)
+    }
+
+    /// Writes the date of `days` since the epoch as `YYYY-MM-DDT` (11 bytes).
+    @inline(__always)
+    static func writeDate(days: Int, to out: UnsafeMutablePointer<UInt8>) {
+        let (year, month, day) = civilFromDays(days)
         @inline(__always) func put2(_ v: Int, _ at: Int) {
-            out[at] = UInt8(0x30 + v / 10)
-            out[at + 1] = UInt8(0x30 + v % 10)
+            out[at] = UInt8(truncatingIfNeeded: 0x30 + v / 10)
+            out[at + 1] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
         }
         put2(year / 100, 0)
         put2(year % 100, 2)
@@ -108,7 +115,6 @@ public enum RFC3339 {
         out[7] = 0x2D
         put2(day, 8)
         out[10] = 0x54
-        return 11 + writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: out + 11)
     }
 
     /// Writes `HH:MM:SS`, the fraction in the fewest of 0, 3, 6 or 9 digits, and `Z`; returns the

@@ -121,14 +121,11 @@ struct TimestampText {
         }
         if days != day {
             day = days
-            // Format the day's midnight in full (up to 30 bytes), keep its "YYYY-MM-DDT".
-            let full = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buf -> (UInt64, UInt64) in
-                buf.initialize(repeating: 0)
-                _ = RFC3339.format(days * 86_400 * 1_000_000_000, to: buf.baseAddress!)
-                let raw = UnsafeRawPointer(buf.baseAddress!)
-                return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            // The date's text, computed from the day number (a day's midnight may lie before the
+            // earliest instant an Int64 of nanoseconds holds).
+            withUnsafeMutableBytes(of: &date) { raw in
+                RFC3339.writeDate(days: Int(days), to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
-            date = full
         }
         p[0] = UInt8(ascii: "\"")
         withUnsafeBytes(of: date) { raw in

@@ -86,6 +86,16 @@ struct RecordWriterTests {
         #expect(try parse(out) == original)
     }
 
+    @Test func theEarliestAndLatestInstantsComeBack() throws {
+        let input = """
+        {"ts":"1677-09-21T00:12:43.145224192Z"}
+        {"ts":"2262-04-11T23:47:16.854775807Z"}
+        {"ts":"1969-12-31T23:59:59.999999999Z"}
+
+        """
+        #expect(try Self.roundTrip(input) == input)
+    }
+
     @Test func manyBlocksKeepRowOrder() throws {
         let lines = (0..<100).map { #"{"ts":"2024-05-01T12:00:\#(String(format: "%02d", $0 % 60))Z","n":\#($0)}"# }
         let input = lines.joined(separator: "\n") + "\n"

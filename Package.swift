@@ -30,7 +30,7 @@ let package = Package(
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
         .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 
-        // The ingest server's storage: write-ahead log (more to come with segd).
+        // The ingest server's storage: write-ahead log, active segments, naming (segd builds on it).
         .target(name: "Ingest", dependencies: ["SegmentFormat", "NDJSON"]),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
@@ -42,7 +42,7 @@ let package = Package(
 
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]

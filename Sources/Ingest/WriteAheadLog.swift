@@ -134,24 +134,18 @@ public final class WriteAheadLog: @unchecked Sendable {
         var all: [UInt8] = []
         all.reserveCapacity(frames.reduce(0) { $0 + $1.count })
         for f in frames { all.append(contentsOf: f) }
-        var written = 0
-        while written < all.count {
-            let n = all.withUnsafeBytes { write(fd, $0.baseAddress! + written, all.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno
-                // Cut what was half written, so the log ends on a frame boundary.
-                _ = ftruncate(fd, off_t(durableBytes))
-                return .failure(FileError(path: path, errno: e))
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            let e = errno
+        do {
+            try FileWriting.writeAll(fd, all, path: path)
+            try FileWriting.sync(fd, path: path)
+        } catch let error as FileError {
+            // Cut what was half written, so the log ends on a frame boundary.
             _ = ftruncate(fd, off_t(durableBytes))
-            return .failure(FileError(path: path, errno: e))
+            return .failure(error)
+        } catch {
+            _ = ftruncate(fd, off_t(durableBytes))
+            return .failure(FileError(path: path, message: "\(error)"))
         }
-        return .success(written)
+        return .success(all.count)
     }
 
     /// The payloads of the complete frames of the log at `path` (none if it does not exist),

@@ -17,22 +17,12 @@ final class AtomicFile {
     }
 
     func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileError(path: path, errno: errno)
-                }
-                done += n
-            }
-        }
+        try FileWriting.writeAll(fd, bytes, path: path)
     }
 
     /// Flushes to disk and moves the file into place.
     func commit() throws {
-        guard fsync(fd) == 0 else { throw FileError(path: path, errno: errno) }
+        try FileWriting.sync(fd, path: path)
         close(fd)
         fd = -1
         guard rename(temporaryPath, path) == 0 else { throw FileError(path: path, errno: errno) }

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Blocking writes that either complete or throw `FileError` naming the file: every byte written
+/// (retrying short writes and EINTR), `fsync` of a file, and of the directory that holds it (which
+/// makes a create or rename durable). Callers keep these off event-loop threads.
+public enum FileWriting {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, base + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError(path: path, errno: errno)
+                }
+                done += n
+            }
+        }
+    }
+
+    public static func sync(_ fd: Int32, path: String) throws {
+        guard fsync(fd) == 0 else { throw FileError(path: path, errno: errno) }
+    }
+
+    /// fsyncs the directory that holds `path`.
+    public static func syncDirectory(of path: String) throws {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: directory, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileError(path: directory, errno: errno) }
+    }
+}

@@ -84,6 +84,15 @@ public enum RFC3339 {
     /// Writes the date-time of `ns` at `out` (at most 30 bytes); returns the bytes written.
     @inline(__always)
     public static func format(_ ns: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let (days, secondOfDay, fraction) = split(ns)
+        writeDate(days: Int(days), to: out)
+        return 11 + writeClock(secondOfDay: secondOfDay, fraction: fraction, to: out + 11)
+    }
+
+    /// Days since the epoch, second of that day, and nanoseconds into that second (floored, so an
+    /// instant before 1970 has a non-negative second and fraction).
+    @inline(__always)
+    static func split(_ ns: Int64) -> (days: Int64, secondOfDay: Int, fraction: Int) {
         var seconds = ns / 1_000_000_000
         var fraction = ns % 1_000_000_000
         if fraction < 0 {
@@ -96,8 +105,7 @@ public enum RFC3339 {
             secondOfDay += 86_400
             days -= 1
         }
-        writeDate(days: Int(days), to: out)
-        return 11 + writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: out + 11)
+        return (days, Int(secondOfDay), Int(fraction))
     }
 
     /// Writes the date of `days` since the epoch as `YYYY-MM-DDT` (11 bytes).

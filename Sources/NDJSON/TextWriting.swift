@@ -107,18 +107,7 @@ struct TimestampText {
 
     @inline(__always)
     mutating func write(_ ns: Int64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        var seconds = ns / 1_000_000_000
-        var fraction = ns % 1_000_000_000
-        if fraction < 0 {
-            fraction += 1_000_000_000
-            seconds -= 1
-        }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
+        let (days, secondOfDay, fraction) = RFC3339.split(ns)
         if days != day {
             day = days
             // The date's text, computed from the day number (a day's midnight may lie before the
@@ -131,7 +120,7 @@ struct TimestampText {
         withUnsafeBytes(of: date) { raw in
             UnsafeMutableRawPointer(p + 1).copyMemory(from: raw.baseAddress!, byteCount: 11)
         }
-        let k = 12 + RFC3339.writeClock(secondOfDay: Int(secondOfDay), fraction: Int(fraction), to: p + 12)
+        let k = 12 + RFC3339.writeClock(secondOfDay: secondOfDay, fraction: fraction, to: p + 12)
         p[k] = UInt8(ascii: "\"")
         return p + k + 1
     }

@@ -126,71 +126,16 @@ public final class ByteSink {
     @inline(__always)
     public func append(integer v: Int64) {
         let out = reserve(20)
-        var u = v.magnitude
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &tmp) { raw -> Int in
-            let digits = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var k = 0
-            repeat {
-                digits[k] = UInt8(0x30 + u % 10)
-                u /= 10
-                k += 1
-            } while u != 0
-            var w = 0
-            if v < 0 {
-                out[0] = UInt8(ascii: "-")
-                w = 1
-            }
-            for j in stride(from: k - 1, through: 0, by: -1) {
-                out[w] = digits[j]
-                w += 1
-            }
-            return w
-        }
-        count += n
+        count += out.distance(to: TextWriting.integer(v, to: out))
     }
 
-    /// Appends `bytes` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+    /// Appends `bytes` as a JSON string: quoted, with `"`, `\\` and control characters escaped.
     /// The bytes must be valid UTF-8 (columns are validated when read).
     @inline(__always)
     public func appendJSONString(_ p: UnsafePointer<UInt8>, count n: Int) {
-        append(UInt8(ascii: "\""))
-        var start = 0
-        var k = 0
-        while k < n {
-            if k + 8 <= n && !Self.needsEscape(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
-                k += 8
-                continue
-            }
-            let c = p[k]
-            if c == 0x22 || c == 0x5C || c < 0x20 {
-                append(p + start, count: k - start)
-                appendEscape(c)
-                start = k + 1
-            }
-            k += 1
-        }
-        append(p + start, count: n - start)
-        append(UInt8(ascii: "\""))
+        let out = reserve(6 * n + 2)
+        count += out.distance(to: TextWriting.jsonString(p, n, to: out))
     }
-
-    private func appendEscape(_ c: UInt8) {
-        switch c {
-        case 0x22: append("\\\"" as StaticString)
-        case 0x5C: append("\\\\" as StaticString)
-        case 0x0A: append("\\n" as StaticString)
-        case 0x0D: append("\\r" as StaticString)
-        case 0x09: append("\\t" as StaticString)
-        default:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            append([0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
-        }
-    }
-
-
-    /// True when any byte of `w` is `"`, `\\` or below 0x20.
-    @inline(__always)
-    static func needsEscape(_ w: UInt64) -> Bool { SWAR.specialMask(w) != 0 }
 
     /// Writes the buffer out when it has passed the flush threshold.
     @inline(__always)

@@ -136,7 +136,11 @@ public struct RecordWriter {
         entries.bytes.withUnsafeBufferPointer { b in
             for i in 0..<entries.count {
                 let r = entries.range(i)
-                sink.appendJSONString(b.baseAddress.map { $0 + r.lowerBound } ?? UnsafePointer(bitPattern: 1)!, count: r.count)
+                if let base = b.baseAddress, !r.isEmpty {
+                    sink.appendJSONString(base + r.lowerBound, count: r.count)
+                } else {
+                    sink.append("\"\"" as StaticString)
+                }
                 offsets.append(UInt32(sink.count))
             }
         }

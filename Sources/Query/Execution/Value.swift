@@ -71,9 +71,6 @@ struct ColumnCursor {
         }
     }
 
-    /// Whether the next row has no value (null or absent); does not move the cursor.
-    func isMissing(row: Int) -> Bool { chunk.isNull(row) || chunk.isAbsent(row) }
-
     /// Skips row `row` without building its value.
     mutating func skip(row: Int) {
         if !(chunk.isNull(row) || chunk.isAbsent(row)) { next += 1 }

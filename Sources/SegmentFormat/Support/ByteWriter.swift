@@ -43,10 +43,4 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: s)
     }
 
-    /// Overwrites four bytes at `offset` (used to patch lengths written before their content).
-    public mutating func patchU32(_ v: UInt32, at offset: Int) {
-        withUnsafeBytes(of: v.littleEndian) { src in
-            for i in 0..<4 { bytes[offset + i] = src[i] }
-        }
-    }
 }

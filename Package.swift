@@ -11,12 +11,21 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "segcat", targets: ["segcat"]),
+        .executable(name: "segd", targets: ["segd"]),
         .library(name: "SegmentFormat", targets: ["SegmentFormat"]),
         .library(name: "NDJSON", targets: ["NDJSON"]),
         .library(name: "Query", targets: ["Query"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
@@ -30,14 +39,36 @@ let package = Package(
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
         .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 
-        // The ingest server's storage: write-ahead log, active segments, naming (segd builds on it).
-        .target(name: "Ingest", dependencies: ["SegmentFormat", "NDJSON"]),
+        // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
+        // active segments, checkpoints, rotation, idempotency records, archival hooks.
+        .target(name: "Ingest", dependencies: [
+            "SegmentFormat", "NDJSON",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
 
         .executableTarget(
             name: "segcat",
             dependencies: ["SegmentFormat", "NDJSON", "Query", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // The ingest server: HTTP API, tenants and limits, configuration, lifecycle.
+        .executableTarget(
+            name: "segd",
+            dependencies: [
+                "Ingest", "NDJSON", "SegmentFormat", "CMalloc",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
 
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),

@@ -86,6 +86,26 @@ public final class BlockBuilder {
         rowCount >= maxRows || inputBytes >= FormatConstants.maxBlockRawBytes
     }
 
+    /// Appends every row of `other` (same columns) after this block's rows: how the ingest server
+    /// joins the rows of many requests into one block.
+    public func append(contentsOf other: BlockBuilder) {
+        let shift = UInt32(rowCount)
+        for (mine, theirs) in zip(builders, other.builders) {
+            mine.integers.append(contentsOf: theirs.integers)
+            mine.numbers.append(contentsOf: theirs.numbers)
+            mine.booleans.append(contentsOf: theirs.booleans)
+            if theirs.strings.count > 0 {
+                let base = UInt32(mine.strings.bytes.count)
+                mine.strings.bytes.append(contentsOf: theirs.strings.bytes)
+                mine.strings.offsets.append(contentsOf: theirs.strings.offsets.dropFirst().lazy.map { $0 + base })
+            }
+            mine.nullRows.append(contentsOf: theirs.nullRows.lazy.map { $0 + shift })
+            mine.absentRows.append(contentsOf: theirs.absentRows.lazy.map { $0 + shift })
+        }
+        rowCount += other.rowCount
+        inputBytes += other.inputBytes
+    }
+
     public func removeAll() {
         for b in builders { b.removeAll() }
         rowCount = 0

@@ -25,6 +25,21 @@ public struct SegmentWriter: Sendable {
 
     public var rowCount: Int { blocks.reduce(0) { $0 + $1.rowCount } }
 
+    /// The time range of every block so far, nil without a timestamp column or rows.
+    public var timeRange: ClosedRange<Int64>? {
+        blocks.compactMap(\.timeRange).reduce(nil) { all, r in
+            all.map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+        }
+    }
+
+    /// Forgets the blocks that end past `size` bytes (the caller cuts the file to match).
+    public mutating func dropBlocks(endingAfter limit: Int) {
+        while let last = blocks.last, Int(last.offset) + Int(last.length) > limit {
+            blocks.removeLast()
+        }
+        size = blocks.last.map { Int($0.offset) + Int($0.length) } ?? headerBytes.count
+    }
+
     /// Registers `block` at the current end and returns the bytes to append to the file.
     public mutating func append(_ block: BlockEncoder.EncodedBlock) -> [UInt8] {
         var meta = block.meta

@@ -5,8 +5,9 @@ import CZlib
 /// zlib's implementation is used rather than a hand-written table because it is maintained, fast
 /// (braided, multi-byte at a time) and already linked for the zlib codec.
 public enum Checksum {
-    public static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt = CZlib.crc32(0, nil, 0)
+    /// The CRC-32 of `bytes`, or, given `previous`, of the bytes it covered followed by `bytes`.
+    public static func crc32(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32? = nil) -> UInt32 {
+        var crc: UInt = previous.map { UInt($0) } ?? CZlib.crc32(0, nil, 0)
         guard let base = bytes.baseAddress else { return UInt32(truncatingIfNeeded: crc) }
         var offset = 0
         while offset < bytes.count {
@@ -17,7 +18,7 @@ public enum Checksum {
         return UInt32(truncatingIfNeeded: crc)
     }
 
-    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { crc32($0) }
+    public static func crc32(_ bytes: [UInt8], continuing previous: UInt32? = nil) -> UInt32 {
+        bytes.withUnsafeBytes { crc32($0, continuing: previous) }
     }
 }

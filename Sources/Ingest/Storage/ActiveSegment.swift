@@ -16,6 +16,8 @@ public final class ActiveSegment {
     public let path: String
     private var writer: SegmentWriter
     private var fd: Int32
+    /// The writer before the last append, for `undoLastAppend`.
+    private var previous: SegmentWriter?
 
     /// Facts about a sealed segment, for the archival hooks.
     public struct Sealed: Sendable, Equatable {
@@ -59,13 +61,18 @@ public final class ActiveSegment {
         case sealed(Sealed)
     }
 
-    /// Reopens the segment a crashed writer left at `path`.
-    public static func recover(path: String, rotatedDirectory: String) throws -> Recovered {
+    /// Reopens the segment a crashed writer left at `path`. With `keepingBytes`, blocks that end
+    /// past that size are cut too (the checkpoint says they were never confirmed, and the
+    /// write-ahead log still holds their records).
+    public static func recover(path: String, rotatedDirectory: String, keepingBytes: Int? = nil) throws -> Recovered {
         let reader = try SegmentReader(path: path)
         if reader.isSealed {
             return .sealed(try moveSealed(path, reader: reader, into: rotatedDirectory))
         }
-        let writer = SegmentWriter(resuming: reader)
+        var writer = SegmentWriter(resuming: reader)
+        if let keepingBytes {
+            writer.dropBlocks(endingAfter: keepingBytes)
+        }
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, errno: errno) }
         guard ftruncate(fd, off_t(writer.size)) == 0, lseek(fd, off_t(writer.size), SEEK_SET) >= 0 else {
@@ -80,6 +87,8 @@ public final class ActiveSegment {
     public var size: Int { writer.size }
     public var rowCount: Int { writer.rowCount }
     public var blockCount: Int { writer.blocks.count }
+    public var timeRange: ClosedRange<Int64>? { writer.timeRange }
+    public var created: Int64 { writer.header.created }
 
     /// Appends `block` and makes it durable. On failure the file is cut back to its last block.
     public func append(_ block: BlockEncoder.EncodedBlock) throws {
@@ -94,13 +103,31 @@ public final class ActiveSegment {
             _ = lseek(fd, off_t(before), SEEK_SET)
             throw error
         }
+        previous = writer
         writer = next
     }
 
+    /// Cuts the block the last `append` wrote (its checkpoint could not be written).
+    public func undoLastAppend() throws {
+        guard let previous else { return }
+        guard ftruncate(fd, off_t(previous.size)) == 0, lseek(fd, off_t(previous.size), SEEK_SET) >= 0 else {
+            throw FileError(path: path, errno: errno)
+        }
+        writer = previous
+        self.previous = nil
+    }
+
     /// Writes the footer, fsyncs, and moves the file into `directory` (created if needed).
+    /// If the footer cannot be written, the file is cut back and stays active.
     public func seal(into directory: String) throws -> Sealed {
-        try FileWriting.writeAll(fd, writer.footer(), path: path)
-        try FileWriting.sync(fd, path: path)
+        do {
+            try FileWriting.writeAll(fd, writer.footer(), path: path)
+            try FileWriting.sync(fd, path: path)
+        } catch {
+            _ = ftruncate(fd, off_t(writer.size))
+            _ = lseek(fd, off_t(writer.size), SEEK_SET)
+            throw error
+        }
         close(fd)
         fd = -1
         let reader = try SegmentReader(path: path)
@@ -117,23 +144,3 @@ public final class ActiveSegment {
     }
 }
 
-/// Segment file names: `<stream>-<yyyyMMdd'T'HHmmss'Z'>-<node>-<seq>.seg`, so segments from a fleet
-/// of nodes never collide and sort by stream, then time.
-public enum SegmentName {
-    /// The name for a segment of `stream` opened at `created` (ns since the epoch) by `node`, the
-    /// node's `sequence`-th segment of the stream. `node` is reduced to `[A-Za-z0-9._]` (others become `_`).
-    public static func make(stream: String, created: Int64, node: String, sequence: Int) -> String {
-        var seconds = created / 1_000_000_000
-        if created % 1_000_000_000 < 0 { seconds -= 1 }
-        let time = Date(timeIntervalSince1970: TimeInterval(seconds))
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)
-        func two(_ v: Int?) -> String { String(format: "%02d", v ?? 0) }
-        let stamp = String(format: "%04d", c.year ?? 0) + two(c.month) + two(c.day) + "T" + two(c.hour) + two(c.minute) + two(c.second) + "Z"
-        let safeNode = String(node.unicodeScalars.map { s -> Character in
-            (s.properties.isAlphabetic && s.isASCII) || ("0"..."9").contains(s) || s == "." || s == "_" ? Character(s) : "_"
-        })
-        return "\(stream)-\(stamp)-\(safeNode.isEmpty ? "node" : safeNode)-\(String(format: "%06d", sequence)).seg"
-    }
-}

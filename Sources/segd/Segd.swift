@@ -1,0 +1,215 @@
+import ArgumentParser
+import CMalloc
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+import Metrics
+import Prometheus
+import SegmentFormat
+import ServiceLifecycle
+
+/// Every setting of a running segd, resolved from flags, then `SEGD_*` variables, then defaults.
+struct ServerSettings: Sendable {
+    var host = "0.0.0.0"
+    var port = 3000
+    var dataDirectory = "./data"
+    var schemasDirectory = "./schemas"
+    var tenantsFile: String?
+    var hooksDirectory: String?
+    var node = ProcessInfo.processInfo.hostName
+    var maxBody = 16 << 20
+    var maxLine = 1 << 20
+    var flushInterval: Int64 = 1_000_000_000
+    var segmentMaxBytes = 64 << 20
+    var rotateInterval: Int64 = 3_600_000_000_000
+    var shutdownTimeout: Int64 = 30_000_000_000
+    var drainDelay: Int64 = 0
+    var hookTimeout: Int64 = 60_000_000_000
+    var minFreeBytes = 64 << 20
+    var blockRows = 65_536
+    var maxBufferedBytes = 128 << 20
+    var logLevel = Logger.Level.info
+}
+
+@main
+struct Segd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segd",
+        abstract: "The ingest server: NDJSON over HTTP into compressed columnar segments.",
+        discussion: """
+        Every flag also reads an environment variable named after it (--data-dir: SEGD_DATA_DIR); \
+        a flag wins over the variable. With no configuration at all, segd listens on port 3000, \
+        keeps data in ./data and reads stream schemas from ./schemas.
+
+        API:
+          POST /v1/streams/{stream}/records   NDJSON body (application/x-ndjson, optionally gzip);
+                                              200 {"accepted": N} once durable; Idempotency-Key honoured
+          GET  /v1/streams/{stream}/tail?n=N  the tenant's last N records
+          GET  /health                        200 while accepting, 503 while draining
+          GET  /metrics                       Prometheus text
+
+        Without --tenants, one tenant 'default' takes the token in SEGD_TOKEN, or a random token \
+        printed once at startup. Durations: 500ms, 1s, 5m, 1h. Sizes: 65536, 64KiB, 16MiB, 1GiB.
+        Signals: SIGTERM or SIGINT drains (health 503, in-flight requests finish), flushes, seals \
+        every segment and exits 0.
+        """
+    )
+
+    @Option(help: "Interface to listen on (SEGD_HOST; default 0.0.0.0).") var host: String?
+    @Option(help: "Port (SEGD_PORT; default 3000).") var port: Int?
+    @Option(help: "Where tenants' data lives (SEGD_DATA_DIR; default ./data).") var dataDir: String?
+    @Option(help: "Directory of stream schemas, <stream>.schema.json (SEGD_SCHEMAS_DIR; default ./schemas).") var schemasDir: String?
+    @Option(help: "Tenants file, see schemas/tenants.schema.json (SEGD_TENANTS; default: one tenant 'default').") var tenants: String?
+    @Option(help: "Directory of archival hooks run after each sealed segment (SEGD_HOOKS_DIR; default none).") var hooksDir: String?
+    @Option(help: "This node's name in segment names (SEGD_NODE_ID; default the hostname).") var nodeId: String?
+    @Option(help: "Largest request body, before and after gzip (SEGD_MAX_BODY; default 16MiB).") var maxBody: String?
+    @Option(help: "Longest record line (SEGD_MAX_LINE; default 1MiB).") var maxLine: String?
+    @Option(help: "Buffered records become a block at least this often (SEGD_FLUSH_INTERVAL; default 1s).") var flushInterval: String?
+    @Option(help: "Seal the active segment past this size (SEGD_SEGMENT_MAX_BYTES; default 64MiB).") var segmentMaxBytes: String?
+    @Option(help: "Seal segments at each multiple of this interval, aligned to the clock (SEGD_ROTATE_INTERVAL; default 1h).") var rotateInterval: String?
+    @Option(help: "Longest graceful shutdown before segd gives up (SEGD_SHUTDOWN_TIMEOUT; default 30s).") var shutdownTimeout: String?
+    @Option(help: "After SIGTERM, answer 503 this long before closing the listener, so the load balancer sees the node drain (SEGD_DRAIN_DELAY; default 0s).") var drainDelay: String?
+    @Option(help: "A hook run longer than this is killed and retried (SEGD_HOOK_TIMEOUT; default 60s).") var hookTimeout: String?
+    @Option(help: "Refuse records (503) when the data directory's file system has less free space (SEGD_MIN_FREE_BYTES; default 64MiB).") var minFreeBytes: String?
+    @Option(help: "Rows per block (SEGD_BLOCK_ROWS; default 65536).") var blockRows: Int?
+    @Option(help: "Bytes a stream may buffer before it answers 503 (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
+
+    func run() async throws {
+        // Fewer glibc arenas: the cooperative pool's threads would otherwise each keep their own.
+        mallopt(M_ARENA_MAX, 2)
+        let settings = try resolve(environment: ProcessInfo.processInfo.environment)
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "segd")
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(ServerMetrics.factory(registry: prometheus))
+
+        let tenants: TenantDirectory
+        let schemas: [String: StreamSchema]
+        do {
+            tenants = try loadTenants(settings, logger: logger)
+            schemas = try SchemaCatalog.load(directory: settings.schemasDirectory)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+        if schemas.isEmpty {
+            logger.warning("no stream schemas found; every POST will answer 404", metadata: ["schemas_dir": "\(settings.schemasDirectory)"])
+        }
+
+        var options = StreamOptions(node: settings.node)
+        options.blockRows = settings.blockRows
+        options.segmentMaxBytes = settings.segmentMaxBytes
+        options.rotateInterval = settings.rotateInterval
+        options.maxBufferedBytes = settings.maxBufferedBytes
+        let registry: StreamRegistry
+        let disk = DiskUsage(dataDirectory: settings.dataDirectory)
+        do {
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+            let hooks = try HookRunner(hooksDirectory: settings.hooksDirectory, journalDirectory: settings.dataDirectory + "/.hooks",
+                                       timeout: TimeInterval(settings.hookTimeout) / 1e9, logger: logger)
+            registry = StreamRegistry(dataDirectory: settings.dataDirectory, schemas: schemas, options: options, hooks: hooks, logger: logger)
+            // Recovery before serving: replay every log, cut and resume active segments.
+            try registry.recoverAll(tenants: Set(tenants.tenants.keys))
+            hooks.start()
+            disk.refresh()
+        } catch {
+            logger.critical("cannot recover the data directory: \(error)", metadata: ["data_dir": "\(settings.dataDirectory)"])
+            throw ExitCode(2)
+        }
+
+        let state = ServerState()
+        let api = IngestAPI(registry: registry, tenants: tenants, disk: disk, state: state, settings: settings,
+                            metrics: ServerMetrics(registry: prometheus))
+        let router = Router()
+        api.addRoutes(to: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "segd"),
+            onServerRunning: { _ in
+                logger.info("segd listening", metadata: [
+                    "host": "\(settings.host)", "port": "\(settings.port)", "data_dir": "\(settings.dataDirectory)",
+                    "streams": "\(schemas.keys.sorted().joined(separator: ","))", "node": "\(settings.node)",
+                ])
+            },
+            logger: logger
+        )
+        let storage = StorageService(registry: registry, disk: disk, flushInterval: settings.flushInterval, logger: logger)
+        let drain = DrainService(state: state, delay: settings.drainDelay, logger: logger)
+        // Shutdown runs in reverse: drain first, then the HTTP server (in-flight requests finish),
+        // then storage (flush, seal, delete the logs).
+        var configuration = ServiceGroupConfiguration(services: [storage, app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .nanoseconds(settings.shutdownTimeout)
+        try await ServiceGroup(configuration: configuration).run()
+        logger.info("segd stopped cleanly")
+    }
+
+    /// Flags, then `SEGD_*` environment variables, then defaults.
+    func resolve(environment: [String: String]) throws -> ServerSettings {
+        var s = ServerSettings()
+        func value(_ flag: String?, _ variable: String) -> String? {
+            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func duration(_ flag: String?, _ variable: String, _ name: String, _ into: inout Int64) throws {
+            guard let text = value(flag, variable) else { return }
+            guard let ns = Units.duration(text) else { throw ValidationError("\(name) '\(text)' (or \(variable)) is not a duration such as 500ms, 1s, 5m, 1h") }
+            into = ns
+        }
+        func size(_ flag: String?, _ variable: String, _ name: String, _ into: inout Int) throws {
+            guard let text = value(flag, variable) else { return }
+            guard let n = Units.bytes(text) else { throw ValidationError("\(name) '\(text)' (or \(variable)) is not a size such as 65536, 64KiB, 16MiB") }
+            into = n
+        }
+        s.host = value(host, "SEGD_HOST") ?? s.host
+        if let text = port.map(String.init) ?? value(nil, "SEGD_PORT") {
+            guard let p = Int(text), (0...65535).contains(p) else { throw ValidationError("--port '\(text)' (or SEGD_PORT) is not a port number") }
+            s.port = p
+        }
+        s.dataDirectory = value(dataDir, "SEGD_DATA_DIR") ?? s.dataDirectory
+        s.schemasDirectory = value(schemasDir, "SEGD_SCHEMAS_DIR") ?? s.schemasDirectory
+        s.tenantsFile = value(tenants, "SEGD_TENANTS")
+        s.hooksDirectory = value(hooksDir, "SEGD_HOOKS_DIR")
+        s.node = value(nodeId, "SEGD_NODE_ID") ?? s.node
+        try size(maxBody, "SEGD_MAX_BODY", "--max-body", &s.maxBody)
+        try size(maxLine, "SEGD_MAX_LINE", "--max-line", &s.maxLine)
+        try duration(flushInterval, "SEGD_FLUSH_INTERVAL", "--flush-interval", &s.flushInterval)
+        try size(segmentMaxBytes, "SEGD_SEGMENT_MAX_BYTES", "--segment-max-bytes", &s.segmentMaxBytes)
+        try duration(rotateInterval, "SEGD_ROTATE_INTERVAL", "--rotate-interval", &s.rotateInterval)
+        try duration(shutdownTimeout, "SEGD_SHUTDOWN_TIMEOUT", "--shutdown-timeout", &s.shutdownTimeout)
+        try duration(drainDelay, "SEGD_DRAIN_DELAY", "--drain-delay", &s.drainDelay)
+        try duration(hookTimeout, "SEGD_HOOK_TIMEOUT", "--hook-timeout", &s.hookTimeout)
+        try size(minFreeBytes, "SEGD_MIN_FREE_BYTES", "--min-free-bytes", &s.minFreeBytes)
+        try size(maxBufferedBytes, "SEGD_MAX_BUFFERED_BYTES", "--max-buffered-bytes", &s.maxBufferedBytes)
+        if let text = blockRows.map(String.init) ?? value(nil, "SEGD_BLOCK_ROWS") {
+            guard let n = Int(text), (1...1_048_576).contains(n) else { throw ValidationError("--block-rows '\(text)' must be 1 to 1048576") }
+            s.blockRows = n
+        }
+        if let text = value(logLevel, "SEGD_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level '\(text)' is not one of trace, debug, info, notice, warning, error, critical") }
+            s.logLevel = level
+        }
+        guard s.flushInterval > 0, s.rotateInterval > 0 else { throw ValidationError("--flush-interval and --rotate-interval must be positive") }
+        guard !s.node.isEmpty else { throw ValidationError("--node-id must not be empty") }
+        return s
+    }
+
+    private func loadTenants(_ settings: ServerSettings, logger: Logger) throws -> TenantDirectory {
+        if let file = settings.tenantsFile {
+            let directory = try TenantDirectory(path: file)
+            logger.info("tenants loaded", metadata: ["file": "\(file)", "tenants": "\(directory.tenants.keys.sorted().joined(separator: ","))"])
+            return directory
+        }
+        if let token = ProcessInfo.processInfo.environment["SEGD_TOKEN"], !token.isEmpty {
+            logger.info("single tenant 'default', token from SEGD_TOKEN")
+            return TenantDirectory(defaultToken: token)
+        }
+        let token = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
+        logger.notice("single tenant 'default' with a generated token (set SEGD_TOKEN or --tenants to choose)", metadata: ["token": "\(token)"])
+        return TenantDirectory(defaultToken: token)
+    }
+}

@@ -18,6 +18,7 @@ import SegmentFormat
 /// survive a crash or restart; it is deleted once the hook succeeds. A hook that fails or passes
 /// its timeout (SIGTERM, then SIGKILL) is logged, counted and retried with exponential backoff
 /// (1 s doubling to 10 min). Hooks run on the runner's own threads, so they never stall ingest.
+/// A hook runs at least once per segment: one cut short by a crash runs again after the restart.
 public final class HookRunner: @unchecked Sendable {
     /// One pending run of one hook for one segment, as journaled.
     public struct Job: Codable, Sendable, Equatable {
@@ -112,12 +113,15 @@ public final class HookRunner: @unchecked Sendable {
         }
     }
 
-    /// Stops the workers after their current run; pending runs stay journaled for the next start.
-    public func stop() {
+    /// Stops the workers, waiting up to `grace` seconds for runs in progress; pending runs stay
+    /// journaled for the next start (a run cut short runs again: hooks run at least once).
+    public func stop(grace: TimeInterval = 5) {
         condition.lock()
+        defer { condition.unlock() }
         stopped = true
         condition.broadcast()
-        condition.unlock()
+        let deadline = Date().addingTimeInterval(grace)
+        while !running.isEmpty && condition.wait(until: deadline) {}
     }
 
     /// Runs not yet succeeded (queued or running).
@@ -172,6 +176,7 @@ public final class HookRunner: @unchecked Sendable {
             let outcome = FileManager.default.fileExists(atPath: job.segment) ? run(job, id: id) : .segmentGone
             condition.lock()
             running.remove(id)
+            condition.broadcast()
             condition.unlock()
             Counter(label: "segd_hook_runs_total", dimensions: [("hook", job.hook), ("result", outcome.label)]).increment()
             switch outcome {

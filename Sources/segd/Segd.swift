@@ -15,6 +15,8 @@ struct ServerSettings: Sendable {
     var port = 3000
     var dataDirectory = "./data"
     var schemasDirectory = "./schemas"
+    /// No schemas directory was configured: without `./schemas`, the embedded example stream is served.
+    var schemasDirectoryIsDefault = true
     var tenantsFile: String?
     var hooksDirectory: String?
     var node = ProcessInfo.processInfo.hostName
@@ -27,7 +29,8 @@ struct ServerSettings: Sendable {
     var drainDelay: Int64 = 0
     var hookTimeout: Int64 = 60_000_000_000
     var minFreeBytes = 64 << 20
-    var blockRows = 65_536
+    var blockRows = 16_384
+    var encodingCandidates = 3
     var maxBufferedBytes = 128 << 20
     var logLevel = Logger.Level.info
 }
@@ -40,7 +43,8 @@ struct Segd: AsyncParsableCommand {
         discussion: """
         Every flag also reads an environment variable named after it (--data-dir: SEGD_DATA_DIR); \
         a flag wins over the variable. With no configuration at all, segd listens on port 3000, \
-        keeps data in ./data and reads stream schemas from ./schemas.
+        keeps data in ./data and reads stream schemas from ./schemas (or, when there is no ./schemas, \
+        serves the built-in example stream 'weblog').
 
         API:
           POST /v1/streams/{stream}/records   NDJSON body (application/x-ndjson, optionally gzip);
@@ -72,7 +76,8 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "After SIGTERM, answer 503 this long before closing the listener, so the load balancer sees the node drain (SEGD_DRAIN_DELAY; default 0s).") var drainDelay: String?
     @Option(help: "A hook run longer than this is killed and retried (SEGD_HOOK_TIMEOUT; default 60s).") var hookTimeout: String?
     @Option(help: "Refuse records (503) when the data directory's file system has less free space (SEGD_MIN_FREE_BYTES; default 64MiB).") var minFreeBytes: String?
-    @Option(help: "Rows per block (SEGD_BLOCK_ROWS; default 65536).") var blockRows: Int?
+    @Option(help: "Rows per block: larger blocks compress repetitive logs better and buffer more memory per stream (SEGD_BLOCK_ROWS; default 16384).") var blockRows: Int?
+    @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
     @Option(help: "Bytes a stream may buffer before it answers 503 (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
 
@@ -93,7 +98,7 @@ struct Segd: AsyncParsableCommand {
         let schemas: [String: StreamSchema]
         do {
             tenants = try loadTenants(settings, logger: logger)
-            schemas = try SchemaCatalog.load(directory: settings.schemasDirectory)
+            schemas = try SchemaCatalog.load(directory: settings.schemasDirectory, embeddedIfMissing: settings.schemasDirectoryIsDefault)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
@@ -104,6 +109,7 @@ struct Segd: AsyncParsableCommand {
 
         var options = StreamOptions(node: settings.node)
         options.blockRows = settings.blockRows
+        options.encodingCandidates = settings.encodingCandidates
         options.segmentMaxBytes = settings.segmentMaxBytes
         options.rotateInterval = settings.rotateInterval
         options.maxBufferedBytes = settings.maxBufferedBytes
@@ -171,7 +177,10 @@ struct Segd: AsyncParsableCommand {
             s.port = p
         }
         s.dataDirectory = value(dataDir, "SEGD_DATA_DIR") ?? s.dataDirectory
-        s.schemasDirectory = value(schemasDir, "SEGD_SCHEMAS_DIR") ?? s.schemasDirectory
+        if let directory = value(schemasDir, "SEGD_SCHEMAS_DIR") {
+            s.schemasDirectory = directory
+            s.schemasDirectoryIsDefault = false
+        }
         s.tenantsFile = value(tenants, "SEGD_TENANTS")
         s.hooksDirectory = value(hooksDir, "SEGD_HOOKS_DIR")
         s.node = value(nodeId, "SEGD_NODE_ID") ?? s.node
@@ -188,6 +197,10 @@ struct Segd: AsyncParsableCommand {
         if let text = blockRows.map(String.init) ?? value(nil, "SEGD_BLOCK_ROWS") {
             guard let n = Int(text), (1...1_048_576).contains(n) else { throw ValidationError("--block-rows '\(text)' must be 1 to 1048576") }
             s.blockRows = n
+        }
+        if let text = encodingCandidates.map(String.init) ?? value(nil, "SEGD_ENCODING_CANDIDATES") {
+            guard let n = Int(text), (1...3).contains(n) else { throw ValidationError("--encoding-candidates '\(text)' must be 1, 2 or 3") }
+            s.encodingCandidates = n
         }
         if let text = value(logLevel, "SEGD_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level '\(text)' is not one of trace, debug, info, notice, warning, error, critical") }

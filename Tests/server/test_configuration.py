@@ -27,11 +27,14 @@ def run_until_healthy(args, env, cwd, port):
     raise AssertionError("not healthy")
 
 
-def test_no_configuration_runs_on_defaults_and_prints_a_token(tmp_path):
+@pytest.mark.parametrize("with_schemas_dir", [True, False])
+def test_no_configuration_runs_on_defaults_and_prints_a_token(tmp_path, with_schemas_dir):
+    """From the repository (./schemas) and from an empty directory (the embedded example stream)."""
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", 3000)) == 0:
             pytest.skip("port 3000, the default, is taken on this machine")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    if with_schemas_dir:
+        shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGD_")}
     proc = subprocess.Popen([SEGD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**env, "SEGD_HOST": "127.0.0.1"}, cwd=tmp_path)
     try:
@@ -117,3 +120,9 @@ def test_help_documents_every_flag_and_its_variable():
     for flag in ["port", "host", "data-dir", "schemas-dir", "tenants", "hooks-dir", "node-id", "max-body", "flush-interval",
                  "segment-max-bytes", "rotate-interval", "shutdown-timeout"]:
         assert f"--{flag}" in text and "SEGD_" + flag.upper().replace("-", "_") in text.replace("\n", " ").replace("  ", " ")
+
+
+def test_the_embedded_example_schema_is_the_shipped_one():
+    source = (ROOT / "Sources" / "segd" / "Configuration" / "EmbeddedSchemas.swift").read_text()
+    embedded = source.split('#"""\n', 1)[1].split('\n"""#', 1)[0]
+    assert json.loads(embedded) == json.loads((ROOT / "schemas" / "weblog.schema.json").read_text())

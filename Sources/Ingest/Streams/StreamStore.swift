@@ -23,6 +23,8 @@ public struct StreamOptions: Sendable {
     public var maxBufferedBytes: Int = 128 << 20
     /// Records kept for `tail`.
     public var tailCapacity: Int = 10_000
+    /// Encodings compressed per column before the smallest is kept (see `BlockEncoder`).
+    public var encodingCandidates: Int = 3
     /// A new write-ahead log generation starts past this size.
     public var walRollBytes: Int = 32 << 20
 
@@ -37,6 +39,14 @@ public enum StoreRefusal: Error, Sendable {
     case buffersFull
     /// The store is shut down.
     case closed
+}
+
+/// A durable batch waiting for its block.
+private struct Pending {
+    let sequence: UInt64
+    let parser: RecordParser
+    let records: Int
+    let bytes: Int
 }
 
 /// A request's records, checked and laid out for the log, not yet durable.
@@ -75,7 +85,9 @@ public final class StreamStore: @unchecked Sendable {
 
     private let lock = NSLock()
     // Guarded by `lock`:
-    private var pending: [(sequence: UInt64, batch: PreparedBatch)] = []
+    /// Durable batches not yet in a block: their parsed columns, without the request body (the
+    /// log has it, and the tail keeps the recent ones).
+    private var pending: [Pending] = []
     private var pendingRows = 0
     private var bufferedBytes = 0
     private var parsers: [RecordParser] = []
@@ -113,7 +125,7 @@ public final class StreamStore: @unchecked Sendable {
         logger[metadataKey: "stream"] = "\(stream)"
         self.logger = logger
         tail = TailBuffer(capacity: options.tailCapacity)
-        encoder = BlockEncoder(compression: schema.compression)
+        encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates)
         io = DispatchQueue(label: "segd.stream.\(tenant).\(stream)", qos: .utility)
         merged = BlockBuilder(columns: schema.columns)
         let dimensions = [("tenant", tenant), ("stream", stream)]
@@ -195,7 +207,7 @@ public final class StreamStore: @unchecked Sendable {
         }
         tail.append(batch.payload)
         lock.lock()
-        pending.append((sequence, batch))
+        pending.append(Pending(sequence: sequence, parser: batch.parser, records: batch.records, bytes: batch.payload.bytes.count))
         pendingRows += batch.records
         let full = pendingRows >= options.blockRows && !flushQueued
         if full { flushQueued = true }
@@ -212,7 +224,7 @@ public final class StreamStore: @unchecked Sendable {
     private func returnParser(_ parser: RecordParser) {
         parser.block.removeAll()
         lock.lock()
-        if parsers.count < 64 { parsers.append(parser) }
+        if parsers.count < 8 { parsers.append(parser) }
         lock.unlock()
     }
 
@@ -286,8 +298,8 @@ public final class StreamStore: @unchecked Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             merged.removeAll()
             var end = index
-            while end < batches.count && (merged.rowCount == 0 || merged.rowCount + batches[end].batch.records <= options.blockRows) {
-                merged.append(contentsOf: batches[end].batch.parser.block)
+            while end < batches.count && (merged.rowCount == 0 || merged.rowCount + batches[end].records <= options.blockRows) {
+                merged.append(contentsOf: batches[end].parser.block)
                 end += 1
             }
             do {
@@ -298,8 +310,8 @@ public final class StreamStore: @unchecked Sendable {
             }
             var bytes = 0
             for item in batches[index..<end] {
-                bytes += item.batch.payload.bytes.count
-                returnParser(item.batch.parser)
+                bytes += item.bytes
+                returnParser(item.parser)
             }
             lock.lock()
             bufferedBytes -= bytes
@@ -318,10 +330,10 @@ public final class StreamStore: @unchecked Sendable {
         }
     }
 
-    private func requeue(_ batches: [(sequence: UInt64, batch: PreparedBatch)], error: Error) {
+    private func requeue(_ batches: [Pending], error: Error) {
         lock.lock()
         pending.insert(contentsOf: batches, at: 0)
-        pendingRows += batches.reduce(0) { $0 + $1.batch.records }
+        pendingRows += batches.reduce(0) { $0 + $1.records }
         let first = storageFailure == nil
         storageFailure = error
         lock.unlock()
@@ -434,7 +446,7 @@ public final class StreamStore: @unchecked Sendable {
                 try keepUnreplayable(payload, sequence: frame.sequence, error: error)
                 continue
             }
-            pending.append((frame.sequence, PreparedBatch(parser: parser, payload: payload)))
+            pending.append(Pending(sequence: frame.sequence, parser: parser, records: payload.records, bytes: payload.bytes.count))
             bufferedBytes += payload.bytes.count
             replayed += payload.records
         }

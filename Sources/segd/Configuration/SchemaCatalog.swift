@@ -9,7 +9,12 @@ enum SchemaCatalog {
         let description: String
     }
 
-    static func load(directory: String) throws -> [String: StreamSchema] {
+    /// Loads `directory`; when it does not exist and `embeddedIfMissing`, the example stream only.
+    static func load(directory: String, embeddedIfMissing: Bool) throws -> [String: StreamSchema] {
+        if embeddedIfMissing && !FileManager.default.fileExists(atPath: directory) {
+            let schema = try StreamSchema(json: Array(EmbeddedSchemas.weblog.utf8))
+            return [schema.name: schema]
+        }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw LoadError(description: "schemas directory \(directory) cannot be read (set --schemas-dir or SEGD_SCHEMAS_DIR)")
         }

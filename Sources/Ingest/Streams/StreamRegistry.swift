@@ -90,6 +90,17 @@ public final class StreamRegistry: @unchecked Sendable {
         }
     }
 
+    /// The store of `tenant`'s `stream` if it is open already; never waits for I/O (nil while it
+    /// opens), so request handlers can take this path and leave opening to another thread.
+    public func openedStore(tenant: String, stream: String) -> StreamStore? {
+        lock.lock()
+        let slot = stores[tenant + "/" + stream]
+        lock.unlock()
+        guard let slot, slot.lock.try() else { return nil }
+        defer { slot.lock.unlock() }
+        return slot.value
+    }
+
     /// The open stores, for metrics.
     public var allStores: [StreamStore] {
         lock.lock()

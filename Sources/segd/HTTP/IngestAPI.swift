@@ -79,7 +79,7 @@ struct IngestAPI: Sendable {
     }
 
     private func ingest(_ request: Request, tenant: Tenant, streamName: String) async throws -> Response {
-        let store = try authorize(tenant, streamName)
+        let store = try await authorize(tenant, streamName)
         guard let limits = limits[tenant.name] else { throw APIError(.unauthorized, "auth", "unknown tenant") }
 
         // Idempotency: a key seen before gets the first answer; nothing is read or stored.
@@ -162,7 +162,7 @@ struct IngestAPI: Sendable {
 
     private func tail(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let tenant = try authenticate(request)
-        let store = try authorize(tenant, context.parameters.get("stream") ?? "")
+        let store = try await authorize(tenant, context.parameters.get("stream") ?? "")
         let n = request.uri.queryParameters.get("n").map { Int($0) } ?? 100
         guard let n, (1...store.options.tailCapacity).contains(n) else {
             throw APIError(.badRequest, "tail", "n must be a whole number from 1 to \(store.options.tailCapacity)")
@@ -184,15 +184,24 @@ struct IngestAPI: Sendable {
     }
 
     /// The tenant's store of the stream: 403 if the tenant may not use it, 404 if it has no schema.
-    private func authorize(_ tenant: Tenant, _ stream: String) throws -> StreamStore {
+    private func authorize(_ tenant: Tenant, _ stream: String) async throws -> StreamStore {
         guard tenant.allows(stream: stream) else {
             throw APIError(.forbidden, "forbidden", "tenant '\(tenant.name)' may not use stream '\(stream)'")
         }
         guard registry.schemas[stream] != nil else {
             throw APIError(.notFound, "unknown_stream", "no stream '\(stream)': known streams are \(registry.schemas.keys.sorted().joined(separator: ", "))")
         }
+        if let store = registry.openedStore(tenant: tenant.name, stream: stream) { return store }
+        // First use: opening creates directories and files, so it runs on a Dispatch thread.
+        let registry = self.registry
+        let tenantName = tenant.name
         do {
-            guard let store = try registry.store(tenant: tenant.name, stream: stream) else {
+            let opened = try await withCheckedThrowingContinuation { (done: CheckedContinuation<StreamStore?, Error>) in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    done.resume(with: Result { try registry.store(tenant: tenantName, stream: stream) })
+                }
+            }
+            guard let store = opened else {
                 throw APIError(.notFound, "unknown_stream", "no stream '\(stream)'")
             }
             return store

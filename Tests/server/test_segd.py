@@ -57,6 +57,8 @@ def test_auth_errors(segd):
     assert r.status_code == 404 and "app, weblog" in r.json()["error"]
     r = server.post([app_line(1)], stream="../../etc", tenant="globex")
     assert r.status_code == 404
+    r = requests.get(server.url + "/v1/nothing")
+    assert r.status_code == 404 and r.json() == {"error": "no route GET /v1/nothing: see segd --help for the API"}
 
 
 def test_content_type_encoding_and_size_errors(segd):

@@ -29,6 +29,7 @@ struct IngestAPI: Sendable {
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        router.add(middleware: JSONErrorMiddleware())
         router.post("/v1/streams/:stream/records") { request, context in
             await timed("records") { try await postRecords(request, context) }
         }

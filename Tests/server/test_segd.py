@@ -153,6 +153,10 @@ def test_tail_and_tenant_isolation(segd):
     assert server.tail(2, stream="app", tenant="acme").status_code == 403
     assert server.tail(0).status_code == 400
     assert server.stop() == 0
+    server.start()
+    r = server.tail(3)
+    assert [json.loads(line) for line in r.content.splitlines()] == [json.loads(line) for line in LINES[47:50]], "tail survives a restart"
+    assert server.stop() == 0
     assert len(server.records("acme", "weblog")) == 50
     assert [r["n"] for r in server.records("globex", "app")] == list(range(20))
     assert not (server.data / "acme" / "app").exists()

@@ -141,7 +141,29 @@ public final class StreamStore: @unchecked Sendable {
         wal = try WriteAheadLog(directory: directory + "/wal", nextSequence: lastSequence + 1,
                                 replayed: replayed.generations, rollBytes: options.walRollBytes)
         try recoverActiveSegment()
+        seedTail()
         try replay(replayed.frames)
+    }
+
+    /// Fills the tail with the last records of the newest segment, so that `tail` shows the latest
+    /// records after a restart too (the log's batches follow in `replay`). Best effort.
+    private func seedTail() {
+        let rotated = ((try? FileManager.default.contentsOfDirectory(atPath: rotatedDirectory)) ?? [])
+            .filter { $0.hasSuffix(".seg") }.sorted { Self.segmentOrder($0) < Self.segmentOrder($1) }
+        guard let path = active?.path ?? rotated.last.map({ rotatedDirectory + "/" + $0 }),
+              let reader = try? SegmentReader(path: path), let last = reader.blocks.indices.last else { return }
+        let rows = reader.blocks[last].rowCount
+        guard rows > 0, let chunks = try? reader.header.columns.indices.map({ try reader.chunk(block: last, column: $0) }) else { return }
+        let sink = ByteSink(flushThreshold: .max)
+        let kept = max(0, rows - options.tailCapacity)..<rows
+        guard (try? RecordWriter(columns: reader.header.columns).write(chunks, rows: kept, to: sink)) != nil else { return }
+        let text = sink.bytes()
+        text.withUnsafeBytes { tail.append(BatchPayload(acceptedAt: 0, records: kept.count, idempotencyKey: nil, body: $0)) }
+    }
+
+    /// Segment names sort by their number (the last dash-separated part), then by name.
+    private static func segmentOrder(_ name: String) -> (Int, String) {
+        (Int(name.dropLast(4).split(separator: "-").last ?? "") ?? 0, name)
     }
 
     // MARK: Appending
@@ -431,8 +453,9 @@ public final class StreamStore: @unchecked Sendable {
             if let key = payload.idempotencyKey {
                 idempotency.record(key, .init(stream: stream, records: payload.records, acceptedAt: payload.acceptedAt))
             }
-            tail.append(payload)
+            // Batches up to the checkpoint are in segments (and in the tail seeded from them).
             guard frame.sequence > checkpoint.sequence else { continue }
+            tail.append(payload)
             let parser = takeParser()
             let parsed: Result<Int, RecordError> = payload.bytes.withUnsafeBytes { raw in
                 do throws(RecordError) {

@@ -27,11 +27,10 @@ def test_a_full_disk_answers_503_keeps_every_acknowledged_record_and_recovers(se
     acknowledged = []
     statuses = []
     # Fill the file system while posting; every answer is 200 or 503, never anything else.
-    with open(ballast, "wb") as f:
+    with open(ballast, "wb", buffering=0) as f:
         for i in range(400):
             try:
                 f.write(b"\0" * 16384)
-                f.flush()
             except OSError:
                 pass
             batch = LINES[(i * 10) % 1000:(i * 10) % 1000 + 10]

@@ -283,11 +283,29 @@ class Shipping:
         return sorted(result.stdout.splitlines())
 
 
+def new_world(directory, moto, segcat):
+    bucket = f"segments-{uuid.uuid4().hex[:12]}"
+    world = Shipping(directory, moto, segcat, bucket)
+    world.s3.create_bucket(bucket)
+    return world
+
+
 @pytest.fixture
 def shipping(tmp_path, moto, segcat):
-    bucket = f"segments-{uuid.uuid4().hex[:12]}"
-    world = Shipping(tmp_path, moto, segcat, bucket)
-    world.s3.create_bucket(bucket)
+    """A fresh bucket and an empty data directory."""
+    return new_world(tmp_path, moto, segcat)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, moto, segcat):
+    """The standard data directory, copied aside as it was (`before`), then shipped; shared by a
+    module's tests, which only read it."""
+    world = new_world(tmp_path_factory.mktemp("archive"), moto, segcat)
+    world.populate()
+    world.before = world.tmp / "before"
+    shutil.copytree(world.data, world.before)
+    result = world.ship()
+    assert result.returncode == 0, result.stderr
     return world
 
 

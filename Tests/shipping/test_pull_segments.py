@@ -1,31 +1,15 @@
 """tools/pull-segments against an archive that tools/ship-segments filled (moto_server, real AWS CLI):
 segcat over the pulled partitions answers as it did over the data directory before shipping."""
-import shutil
-
-import pytest
-
 from conftest import PREFIX, SEGMENTS
-
-
-@pytest.fixture
-def archive(shipping):
-    """The standard data directory, copied aside as it was, then shipped."""
-    shipping.populate()
-    before = shipping.tmp / "before"
-    shutil.copytree(shipping.data, before)
-    result = shipping.ship()
-    assert result.returncode == 0, result.stderr
-    shipping.before = before
-    return shipping
 
 
 def pulled_files(directory):
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*.seg"))
 
 
-def test_pull_then_segcat_returns_the_same_records_as_before_shipping(archive):
+def test_pull_then_segcat_returns_the_same_records_as_before_shipping(archive, tmp_path):
     since, until = "2026-11-03T00:00:00Z", "2026-11-03T00:15:00Z"
-    pulled = archive.tmp / "pulled"
+    pulled = tmp_path / "pulled"
 
     result = archive.pull(f"s3://{archive.bucket}/{PREFIX}", "--since", since, "--until", until, str(pulled))
 
@@ -38,8 +22,8 @@ def test_pull_then_segcat_returns_the_same_records_as_before_shipping(archive):
     assert archive.records(pulled / "acme" / "weblog", since=since, until=until) == expected
 
 
-def test_pull_of_every_tenant_keeps_the_archive_layout(archive):
-    pulled = archive.tmp / "pulled"
+def test_pull_of_every_tenant_keeps_the_archive_layout(archive, tmp_path):
+    pulled = tmp_path / "pulled"
 
     result = archive.pull(f"s3://{archive.bucket}/{PREFIX}/", "--since", "2026-11-01T00:00:00Z",
                           "--until", "2026-11-04T00:00:00Z", str(pulled))
@@ -56,8 +40,8 @@ def test_pull_of_every_tenant_keeps_the_archive_layout(archive):
         assert archive.records(pulled / tenant / "weblog") == expected
 
 
-def test_pull_of_one_stream_with_a_relative_range(archive):
-    pulled = archive.tmp / "pulled"
+def test_pull_of_one_stream_with_a_relative_range(archive, tmp_path):
+    pulled = tmp_path / "pulled"
 
     # Relative to now: the test archive is in 2026-11, so this finds nothing, cleanly.
     result = archive.pull(f"s3://{archive.bucket}/{PREFIX}/globex/weblog", "--since", "-2h", str(pulled))

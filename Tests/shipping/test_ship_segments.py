@@ -233,3 +233,14 @@ def test_segment_without_timestamps_is_filed_under_its_file_name_time(shipping):
     assert result.returncode == 0, result.stderr
     assert shipping.s3.keys(shipping.bucket) == [
         f"{PREFIX}/acme/counter/dt=2026-11-05/hour=17/counter-20261105T170000Z-n1-000001.seg"]
+
+
+def test_segcat_may_be_a_command_line(shipping):
+    # As on Elastic Beanstalk, where segd-ship sets SEGCAT to a `docker run … segcat` command.
+    first = SEGMENTS[0]
+    shipping.pack(shipping.stream_dir("acme") / "rotated" / first[1], *first[2:])
+
+    result = shipping.ship(env={"SEGCAT": f"env LC_ALL=C {shipping.segcat}"})
+
+    assert result.returncode == 0, result.stderr
+    assert shipping.s3.keys(shipping.bucket) == [KEYS[0]]

@@ -47,7 +47,8 @@ final class TenantLimits: @unchecked Sendable {
 }
 
 /// Disk use, refreshed in the background (never on a request): bytes each tenant keeps under the
-/// data directory, and the free space of the data directory's file system.
+/// data directory (not counting `shipped/`, already in the archive), and the free space of the
+/// data directory's file system.
 final class DiskUsage: @unchecked Sendable {
     let dataDirectory: String
     private let lock = NSLock()
@@ -79,6 +80,8 @@ final class DiskUsage: @unchecked Sendable {
             var total = 0
             if let walker = manager.enumerator(atPath: root) {
                 while let next = walker.nextObject() as? String {
+                    // Shipped segments wait only for their deletion (ship-segments --keep-days).
+                    if next.contains("/shipped/") { continue }
                     if let attributes = try? manager.attributesOfItem(atPath: root + "/" + next),
                        attributes[.type] as? FileAttributeType == .typeRegular {
                         total += (attributes[.size] as? Int) ?? 0

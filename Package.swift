@@ -73,7 +73,7 @@ let package = Package(
 
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]

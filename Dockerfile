@@ -33,8 +33,10 @@ COPY schemas/ /etc/segd/schemas/
 # (.ebextensions/02-data-directory.config).
 USER 10001:10001
 WORKDIR /var/lib/segd
+# segd's log lines go to stdout and to /var/log/segd, the Logging directory of Dockerrun.aws.json.
 ENV SEGD_DATA_DIR=/var/lib/segd \
     SEGD_SCHEMAS_DIR=/etc/segd/schemas \
+    SEGD_LOG_FILE=/var/log/segd/segd.log \
     SEGD_PORT=3000
 EXPOSE 3000
 VOLUME ["/var/lib/segd"]

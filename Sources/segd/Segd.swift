@@ -33,6 +33,7 @@ struct ServerSettings: Sendable {
     var encodingCandidates = 3
     var maxBufferedBytes = 128 << 20
     var logLevel = Logger.Level.info
+    var logFile: String?
 }
 
 @main
@@ -80,13 +81,22 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
     @Option(help: "Bytes a stream may buffer before it answers 503 (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
+    @Option(help: "Also append the log lines to this file, e.g. in Elastic Beanstalk's Logging directory (SEGD_LOG_FILE; default stdout only).") var logFile: String?
 
     func run() async throws {
         // Fewer glibc arenas: the cooperative pool's threads would otherwise each keep their own.
         mallopt(M_ARENA_MAX, 2)
         let settings = try resolve(environment: ProcessInfo.processInfo.environment)
+        var logFile: Int32 = -1
+        if let path = settings.logFile {
+            logFile = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard logFile >= 0 else {
+                throw ValidationError("--log-file \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        let logDescriptor = logFile
         LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
+            var handler = JSONLogHandler(label: label, fileDescriptor: logDescriptor)
             handler.logLevel = settings.logLevel
             return handler
         }
@@ -183,6 +193,7 @@ struct Segd: AsyncParsableCommand {
         }
         s.tenantsFile = value(tenants, "SEGD_TENANTS")
         s.hooksDirectory = value(hooksDir, "SEGD_HOOKS_DIR")
+        s.logFile = value(logFile, "SEGD_LOG_FILE")
         s.node = value(nodeId, "SEGD_NODE_ID") ?? s.node
         try size(maxBody, "SEGD_MAX_BODY", "--max-body", &s.maxBody)
         try size(maxLine, "SEGD_MAX_LINE", "--max-line", &s.maxLine)

@@ -78,7 +78,8 @@ def test_flags_win_over_environment_variables(tmp_path):
 def test_the_example_tenants_file_loads(tmp_path):
     port = free_port()
     proc = run_until_healthy(["--port", str(port), "--host", "127.0.0.1", "--tenants", str(ROOT / "docs" / "examples" / "tenants.json"),
-                              "--schemas-dir", str(ROOT / "schemas"), "--data-dir", str(tmp_path / "d")], {}, tmp_path, port)
+                              "--schemas-dir", str(ROOT / "schemas"), "--data-dir", str(tmp_path / "d"),
+                              "--log-file", str(tmp_path / "segd.log")], {}, tmp_path, port)
     try:
         url = f"http://127.0.0.1:{port}/v1/streams/weblog/records"
         headers = {"Content-Type": "application/x-ndjson"}
@@ -87,6 +88,8 @@ def test_the_example_tenants_file_loads(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    logged = [json.loads(line)["message"] for line in (tmp_path / "segd.log").read_text().splitlines()]
+    assert "segd listening" in logged and "segd stopped cleanly" in logged
     if shutil.which("check-jsonschema"):
         subprocess.run(["check-jsonschema", "--schemafile", str(ROOT / "schemas" / "tenants.schema.json"),
                         str(ROOT / "docs" / "examples" / "tenants.json")], check=True, capture_output=True)

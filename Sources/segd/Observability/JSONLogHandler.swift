@@ -7,16 +7,21 @@ import Foundation
 import Logging
 
 /// A swift-log handler writing one JSON object per line to stdout (time, level, label, message,
-/// metadata), which CloudWatch and Elastic Beanstalk's log collection parse as they are.
-/// swift-log ships only a plain-text handler, and a JSON line is a few lines of code.
+/// metadata), which CloudWatch and Elastic Beanstalk's log collection parse as they are, and to
+/// `fileDescriptor` too when `--log-file` names a file (opened with `O_APPEND`, so the platform's
+/// copy-and-truncate rotation works). swift-log ships only a plain-text handler, and a JSON line
+/// is a few lines of code.
 struct JSONLogHandler: LogHandler {
     let label: String
+    /// The `--log-file`, or -1.
+    let fileDescriptor: Int32
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     private static let lock = NSLock()
 
-    init(label: String) {
+    init(label: String, fileDescriptor: Int32) {
         self.label = label
+        self.fileDescriptor = fileDescriptor
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -40,13 +45,19 @@ struct JSONLogHandler: LogHandler {
         Self.lock.lock()
         defer { Self.lock.unlock() }
         line.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var done = 0
-            while done < raw.count {
-                let n = write(STDOUT_FILENO, base + done, raw.count - done)
-                if n <= 0 { break }
-                done += n
+            for fd in [STDOUT_FILENO, fileDescriptor] where fd >= 0 {
+                Self.writeAll(fd, raw)
             }
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress else { return }
+        var done = 0
+        while done < raw.count {
+            let n = write(fd, base + done, raw.count - done)
+            if n <= 0 { return }
+            done += n
         }
     }
 }

@@ -134,16 +134,7 @@ public final class HookRunner: @unchecked Sendable {
     private func journalPath(_ id: String) -> String { (journalDirectory as NSString).appendingPathComponent(id + ".job") }
 
     private func write(_ job: Job, id: String) throws {
-        let path = journalPath(id)
-        let temporary = path + ".tmp"
-        let data = try JSONEncoder().encode(job)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError(path: temporary, errno: errno) }
-        defer { close(fd) }
-        try FileWriting.writeAll(fd, Array(data), path: temporary)
-        try FileWriting.sync(fd, path: temporary)
-        guard rename(temporary, path) == 0 else { throw FileError(path: path, errno: errno) }
-        try FileWriting.syncDirectory(of: path)
+        try FileWriting.replace(journalPath(id), with: Array(try JSONEncoder().encode(job)))
     }
 
     private func read(_ id: String) -> Job? {
@@ -186,7 +177,7 @@ public final class HookRunner: @unchecked Sendable {
             case .segmentGone:
                 logger.warning("hook run dropped: its segment is gone", metadata: ["hook": "\(job.hook)", "segment": "\(job.segment)"])
                 unlink(journalPath(id))
-            case let .failed(reason, output):
+            case let .failed(reason, output), let .timedOut(reason, output):
                 job.attempts += 1
                 let delay = min(pow(2, Double(job.attempts - 1)), 600)
                 Counter(label: "segd_hook_failures_total", dimensions: [("hook", job.hook)]).increment()
@@ -207,12 +198,14 @@ public final class HookRunner: @unchecked Sendable {
         case succeeded
         case segmentGone
         case failed(String, String)
+        case timedOut(String, String)
 
         var label: String {
             switch self {
             case .succeeded: "ok"
             case .segmentGone: "dropped"
-            case let .failed(reason, _): reason.hasPrefix("timed out") ? "timeout" : "failed"
+            case .failed: "failed"
+            case .timedOut: "timeout"
             }
         }
     }
@@ -251,7 +244,7 @@ public final class HookRunner: @unchecked Sendable {
                 kill(process.processIdentifier, SIGKILL)
                 exited.wait()
             }
-            return .failed("timed out after \(timeout) s", tail(of: outputPath))
+            return .timedOut("timed out after \(timeout) s", tail(of: outputPath))
         }
         if process.terminationReason == .exit && process.terminationStatus == 0 { return .succeeded }
         let how = process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"

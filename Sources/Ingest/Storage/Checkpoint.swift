@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import SegmentFormat
 
@@ -54,23 +49,6 @@ public struct Checkpoint: Sendable, Equatable {
         w.u32(UInt32(nextSegmentNumber))
         w.str16(Array(segment.utf8))
         w.u32(Checksum.crc32(w.bytes))
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError(path: temporary, errno: errno) }
-        do {
-            try FileWriting.writeAll(fd, w.bytes, path: temporary)
-            try FileWriting.sync(fd, path: temporary)
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let error = FileError(path: path, errno: errno)
-            unlink(temporary)
-            throw error
-        }
-        try FileWriting.syncDirectory(of: path)
+        try FileWriting.replace(path, with: w.bytes)
     }
 }

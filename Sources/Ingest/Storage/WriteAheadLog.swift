@@ -33,6 +33,13 @@ public final class WriteAheadLog: @unchecked Sendable {
         public let payload: [UInt8]
     }
 
+    /// A generation file other than the current one: its number, the last batch it holds, its size.
+    public struct Generation: Sendable {
+        public let number: Int
+        public let lastSequence: UInt64
+        public let bytes: Int
+    }
+
     private struct Queued {
         let sequence: UInt64
         let payload: [UInt8]
@@ -49,7 +56,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     private var closed = false
     private var broken: FileError?
     /// Generation files other than the current one, with the last sequence number each holds.
-    private var older: [(generation: Int, lastSequence: UInt64, bytes: Int)] = []
+    private var older: [Generation] = []
     private var totalOlderBytes = 0
     private var commitCount = 0
     // Owned by the log thread (and `reclaim`, under `condition`):
@@ -66,7 +73,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     /// Opens the log in `directory` (created if needed) after `replay`: appends go to a new
     /// generation, numbered from `nextSequence`. `generations` are the files replay found, with
     /// their last sequence numbers, so that `reclaim` can delete them once they are in segments.
-    public init(directory: String, nextSequence: UInt64, replayed generations: [(generation: Int, lastSequence: UInt64, bytes: Int)],
+    public init(directory: String, nextSequence: UInt64, replayed generations: [Generation],
                 rollBytes: Int = 32 << 20) throws {
         self.directory = directory
         self.rollBytes = rollBytes
@@ -74,7 +81,7 @@ public final class WriteAheadLog: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         older = generations
         totalOlderBytes = generations.reduce(0) { $0 + $1.bytes }
-        generation = (generations.map(\.generation).max() ?? 0) + 1
+        generation = (generations.map(\.number).max() ?? 0) + 1
         lastSequenceInCurrent = nextSequence &- 1
         size = 0
         fd = -1
@@ -147,7 +154,7 @@ public final class WriteAheadLog: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while let first = older.first, first.lastSequence <= sequence {
-            unlink(path(of: first.generation))
+            unlink(path(of: first.number))
             totalOlderBytes -= first.bytes
             older.removeFirst()
         }
@@ -166,7 +173,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     public func removeAll() {
         condition.lock()
         defer { condition.unlock() }
-        for g in older { unlink(path(of: g.generation)) }
+        for g in older { unlink(path(of: g.number)) }
         older.removeAll()
         totalOlderBytes = 0
         if fd >= 0 { close(fd) }
@@ -206,7 +213,7 @@ public final class WriteAheadLog: @unchecked Sendable {
             do {
                 let next = try openGeneration(generation + 1)
                 condition.lock()
-                older.append((generation, lastSequenceInCurrent, size))
+                older.append(Generation(number: generation, lastSequence: lastSequenceInCurrent, bytes: size))
                 totalOlderBytes += size
                 close(fd)
                 fd = next
@@ -219,19 +226,17 @@ public final class WriteAheadLog: @unchecked Sendable {
                 return .failure(FileError(path: directory, message: "\(error)"))
             }
         }
-        var all = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + Self.frameHeaderSize })
-        for item in batch {
-            var sequence = ByteWriter(capacity: 8)
-            sequence.u64(item.sequence)
-            all.append(Self.magic)
-            all.u32(UInt32(item.payload.count))
-            all.u32(sequence.bytes.withUnsafeBytes { s in item.payload.withUnsafeBytes { Self.checksum(sequence: s, payload: $0) } })
-            all.append(sequence.bytes)
-            all.append(item.payload)
-        }
+        // Each frame's header and payload are written as they are: concatenating the payloads
+        // first would copy every accepted byte once more.
+        var written = 0
         let path = path(of: generation)
         do {
-            try FileWriting.writeAll(fd, all.bytes, path: path)
+            for item in batch {
+                let header = Self.frameHeader(sequence: item.sequence, payload: item.payload)
+                try FileWriting.writeAll(fd, header, path: path)
+                try FileWriting.writeAll(fd, item.payload, path: path)
+                written += header.count + item.payload.count
+            }
             let started = DispatchTime.now().uptimeNanoseconds
             try FileWriting.sync(fd, path: path)
             fsyncTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
@@ -247,11 +252,23 @@ public final class WriteAheadLog: @unchecked Sendable {
             return .failure(failure)
         }
         condition.lock()
-        size += all.count
+        size += written
         commitCount += 1
         lastSequenceInCurrent = batch.last?.sequence ?? lastSequenceInCurrent
         condition.unlock()
         return .success(())
+    }
+
+    /// `"WAL1"`, payload length, CRC-32 of sequence number and payload, sequence number.
+    private static func frameHeader(sequence: UInt64, payload: [UInt8]) -> [UInt8] {
+        var number = ByteWriter(capacity: 8)
+        number.u64(sequence)
+        var header = ByteWriter(capacity: frameHeaderSize)
+        header.append(magic)
+        header.u32(UInt32(payload.count))
+        header.u32(number.bytes.withUnsafeBytes { n in payload.withUnsafeBytes { checksum(sequence: n, payload: $0) } })
+        header.append(number.bytes)
+        return header.bytes
     }
 
     private static func checksum(sequence: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) -> UInt32 {
@@ -261,7 +278,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     /// What `replay` found: the complete frames in order, and the generation files they came from.
     public struct Replayed: Sendable {
         public var frames: [Frame] = []
-        public var generations: [(generation: Int, lastSequence: UInt64, bytes: Int)] = []
+        public var generations: [Generation] = []
     }
 
     /// Reads every generation in `directory` (none if it does not exist), cutting a torn or
@@ -294,7 +311,7 @@ public final class WriteAheadLog: @unchecked Sendable {
             if offset < bytes.count {
                 guard truncate(path, off_t(offset)) == 0 else { throw FileError(path: path, errno: errno) }
             }
-            replayed.generations.append((generation, last, offset))
+            replayed.generations.append(Generation(number: generation, lastSequence: last, bytes: offset))
         }
         return replayed
     }

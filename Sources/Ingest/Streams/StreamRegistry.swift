@@ -4,7 +4,8 @@ import SegmentFormat
 
 /// Every tenant's streams under the data directory: opens a stream's store on first use (or at
 /// startup, for every stream a previous run left data for), and runs the periodic flush and
-/// shutdown across all of them. Tenant and stream names reach paths only after `isValidName`.
+/// shutdown across all of them. Tenant and stream names reach paths only after
+/// `StreamSchema.isValidName` (`[a-z0-9][a-z0-9_-]{0,62}`).
 /// Thread-safe.
 public final class StreamRegistry: @unchecked Sendable {
     public let dataDirectory: String
@@ -42,9 +43,6 @@ public final class StreamRegistry: @unchecked Sendable {
         return slot
     }
 
-    /// Tenant and stream names: `[a-z0-9][a-z0-9_-]{0,62}`.
-    public static func isValidName(_ name: String) -> Bool { StreamSchema.isValidName(name) }
-
     public init(dataDirectory: String, schemas: [String: StreamSchema], options: StreamOptions, hooks: HookRunner, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.schemas = schemas
@@ -57,9 +55,9 @@ public final class StreamRegistry: @unchecked Sendable {
     /// that are still configured), so the log is replayed and segments sealed before serving.
     public func recoverAll(tenants: Set<String>) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory)) ?? []
-        for tenant in names.sorted() where Self.isValidName(tenant) {
+        for tenant in names.sorted() where StreamSchema.isValidName(tenant) {
             let streams = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/" + tenant)) ?? []
-            for stream in streams.sorted() where Self.isValidName(stream) && FileManager.default.isDirectory(dataDirectory + "/\(tenant)/\(stream)/wal") {
+            for stream in streams.sorted() where StreamSchema.isValidName(stream) && FileManager.default.isDirectory(dataDirectory + "/\(tenant)/\(stream)/wal") {
                 guard tenants.contains(tenant), schemas[stream] != nil else {
                     logger.warning("data left for a tenant or stream no longer configured; not recovered", metadata: ["tenant": "\(tenant)", "stream": "\(stream)"])
                     continue
@@ -71,7 +69,7 @@ public final class StreamRegistry: @unchecked Sendable {
 
     /// The tenant's idempotency keys.
     public func idempotencyStore(tenant: String) throws -> IdempotencyStore? {
-        guard Self.isValidName(tenant) else { return nil }
+        guard StreamSchema.isValidName(tenant) else { return nil }
         return try slot(\.idempotency, tenant).get {
             let directory = dataDirectory + "/" + tenant
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -82,7 +80,7 @@ public final class StreamRegistry: @unchecked Sendable {
     /// The store of `tenant`'s `stream`, opened (and recovered) on first use; nil when the stream
     /// has no schema or a name is invalid.
     public func store(tenant: String, stream: String) throws -> StreamStore? {
-        guard Self.isValidName(tenant), Self.isValidName(stream), let schema = schemas[stream],
+        guard StreamSchema.isValidName(tenant), StreamSchema.isValidName(stream), let schema = schemas[stream],
               let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
         return try slot(\.stores, tenant + "/" + stream).get {
             try StreamStore(directory: dataDirectory + "/\(tenant)/\(stream)", tenant: tenant, stream: stream, schema: schema,

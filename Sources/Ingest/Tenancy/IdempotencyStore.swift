@@ -41,6 +41,11 @@ public final class IdempotencyStore: @unchecked Sendable {
     private var unwritten: [UInt8] = []
     private var fileSize = 0
 
+    /// One key's line in the file.
+    private static func line(_ key: String, _ answer: Answer) -> [UInt8] {
+        Array("\(answer.acceptedAt)\t\(answer.records)\t\(answer.stream)\t\(key)\n".utf8)
+    }
+
     /// Keys are 1 to 255 printable ASCII characters.
     public static func isValid(key: String) -> Bool {
         !key.isEmpty && key.utf8.count <= 255 && key.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
@@ -58,19 +63,10 @@ public final class IdempotencyStore: @unchecked Sendable {
                 answers[String(parts[3])] = Answer(stream: String(parts[2]), records: records, acceptedAt: at)
             }
         }
-        let temporary = path + ".tmp"
-        var compacted = ""
-        for (key, a) in answers { compacted += "\(a.acceptedAt)\t\(a.records)\t\(a.stream)\t\(key)\n" }
-        let tfd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard tfd >= 0 else { throw FileError(path: temporary, errno: errno) }
-        defer { close(tfd) }
-        try FileWriting.writeAll(tfd, Array(compacted.utf8), path: temporary)
-        try FileWriting.sync(tfd, path: temporary)
-        guard rename(temporary, path) == 0 else { throw FileError(path: path, errno: errno) }
-        try FileWriting.syncDirectory(of: path)
+        try FileWriting.replace(path, with: answers.flatMap { Self.line($0.key, $0.value) })
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, errno: errno) }
-        fileSize = compacted.utf8.count
+        fileSize = Int(lseek(fd, 0, SEEK_END))
     }
 
     deinit { close(fd) }
@@ -98,7 +94,7 @@ public final class IdempotencyStore: @unchecked Sendable {
         guard answers[key] == nil else { return }
         answers[key] = answer
         // Not written through here: `sync` runs before the log frames holding these keys are reclaimed.
-        unwritten.append(contentsOf: "\(answer.acceptedAt)\t\(answer.records)\t\(answer.stream)\t\(key)\n".utf8)
+        unwritten.append(contentsOf: Self.line(key, answer))
     }
 
     /// Makes every recorded key durable; throws (and keeps them for the next try) if the disk refuses.

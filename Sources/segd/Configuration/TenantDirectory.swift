@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Ingest
+import SegmentFormat
 
 /// One customer as the tenants file describes it.
 struct Tenant: Sendable {
@@ -89,7 +90,7 @@ struct TenantDirectory: Sendable {
         var tenants: [String: Tenant] = [:]
         var digests: [String: String] = [:]
         for (name, entry) in file.tenants {
-            guard StreamRegistry.isValidName(name) else {
+            guard StreamSchema.isValidName(name) else {
                 throw LoadError(description: "\(path): tenant name '\(name)' is invalid: use 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit")
             }
             guard !entry.tokens_sha256.isEmpty else { throw LoadError(description: "\(path): tenant '\(name)' has no tokens") }
@@ -105,7 +106,7 @@ struct TenantDirectory: Sendable {
             }
             var streams: Set<String>?
             if case let .some(list) = entry.streams {
-                for stream in list where !StreamRegistry.isValidName(stream) {
+                for stream in list where !StreamSchema.isValidName(stream) {
                     throw LoadError(description: "\(path): tenant '\(name)': '\(stream)' is not a valid stream name")
                 }
                 streams = Set(list)

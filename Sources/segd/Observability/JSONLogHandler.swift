@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Logging
+import SegmentFormat
 
 /// A swift-log handler writing one JSON object per line to stdout (time, level, label, message,
 /// metadata), which CloudWatch and Elastic Beanstalk's log collection parse as they are, and to
@@ -46,18 +47,8 @@ struct JSONLogHandler: LogHandler {
         defer { Self.lock.unlock() }
         line.withUnsafeBytes { raw in
             for fd in [STDOUT_FILENO, fileDescriptor] where fd >= 0 {
-                Self.writeAll(fd, raw)
+                try? FileWriting.writeAll(fd, raw, path: "log")
             }
-        }
-    }
-
-    private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress else { return }
-        var done = 0
-        while done < raw.count {
-            let n = write(fd, base + done, raw.count - done)
-            if n <= 0 { return }
-            done += n
         }
     }
 }

@@ -30,6 +30,8 @@ enum SegmentPaths {
             while let relative = walker.nextObject() as? String {
                 if relative.hasSuffix(".seg") { found.append((path as NSString).appendingPathComponent(relative)) }
             }
+            // As DuckDB does for a glob that matches nothing: an empty answer would hide a wrong path.
+            guard !found.isEmpty else { throw FileError(path: path, message: "no segment (*.seg file) in this directory") }
             result.append(contentsOf: found.sorted())
         }
         return result

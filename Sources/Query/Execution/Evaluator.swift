@@ -10,24 +10,28 @@ enum Evaluator {
         switch e {
         case let .constant(t):
             return [UInt8](repeating: t.rawValue, count: rows)
-        case let .and(a, b):
-            var left = try evaluate(a, data)
-            if !left.contains(where: { $0 != Truth.false.rawValue }) { return left }
-            let right = try evaluate(b, data)
-            for r in 0..<rows {
-                let x = left[r], y = right[r]
-                left[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+        case let .and(list):
+            var result = try evaluate(list[0], data)
+            for e in list.dropFirst() {
+                if !result.contains(where: { $0 != Truth.false.rawValue }) { return result }
+                let next = try evaluate(e, data)
+                for r in 0..<rows {
+                    let x = result[r], y = next[r]
+                    result[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+                }
             }
-            return left
-        case let .or(a, b):
-            var left = try evaluate(a, data)
-            if !left.contains(where: { $0 != Truth.true.rawValue }) { return left }
-            let right = try evaluate(b, data)
-            for r in 0..<rows {
-                let x = left[r], y = right[r]
-                left[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+            return result
+        case let .or(list):
+            var result = try evaluate(list[0], data)
+            for e in list.dropFirst() {
+                if !result.contains(where: { $0 != Truth.true.rawValue }) { return result }
+                let next = try evaluate(e, data)
+                for r in 0..<rows {
+                    let x = result[r], y = next[r]
+                    result[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+                }
             }
-            return left
+            return result
         case let .not(inner):
             var t = try evaluate(inner, data)
             for r in 0..<rows where t[r] != 2 { t[r] ^= 1 }
@@ -42,9 +46,8 @@ enum Evaluator {
             case let .booleans(bits): return leaf(chunk) { op.holds(Int64(bits[$0]) < value ? -1 : Int64(bits[$0]) == value ? 0 : 1) }
             default: return try unknownOrMismatch(data, c)
             }
-        case let .integerVsNumber(c, op, value):
-            guard case let .integers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
-            return leaf(try data.chunk(c)) { op.holds(compare(Double(values[$0]), value)) }
+        case let .known(c, truth):
+            return leafTruth(try data.chunk(c)) { _ in truth ? 1 : 0 }
         case let .numbers(c, op, value):
             guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
             return leaf(try data.chunk(c)) { op.holds(compare(values[$0], value)) }
@@ -72,7 +75,7 @@ enum Evaluator {
     /// A chunk with no values (all null or absent) makes every comparison unknown.
     private static func unknownOrMismatch(_ data: BlockData, _ c: Int) throws -> [UInt8] {
         if case .none = try data.chunk(c).values { return [UInt8](repeating: Truth.unknown.rawValue, count: data.rowCount) }
-        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type")
+        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
     }
 
     @inline(__always)

@@ -41,14 +41,23 @@ struct BlockAggregation {
         }
         if !overflow && product <= max(1 << 16, 4 * rows) {
             var slot = [Int32](repeating: -1, count: product)
+            // The combined id of each row, column by column (one pass per key column).
+            var combined = [Int](repeating: 0, count: rows)
+            for k in ids {
+                let cardinality = k.cardinality
+                k.ids.withUnsafeBufferPointer { kid in
+                    combined.withUnsafeMutableBufferPointer { c in
+                        for r in 0..<rows { c[r] = c[r] &* cardinality &+ Int(kid[r]) }
+                    }
+                }
+            }
             for r in 0..<rows where selection.map({ $0[r] == 1 }) ?? true {
-                var combined = 0
-                for k in ids { combined = combined * k.cardinality + Int(k.ids[r]) }
-                if slot[combined] < 0 {
-                    slot[combined] = Int32(keys.count)
+                let c = combined[r]
+                if slot[c] < 0 {
+                    slot[c] = Int32(keys.count)
                     keys.append(ids.map { $0.value(Int($0.ids[r])) })
                 }
-                group[r] = slot[combined]
+                group[r] = slot[c]
             }
         } else {
             var index: [[Int32]: Int32] = [:]
@@ -172,17 +181,34 @@ struct BlockAggregation {
                     out[g].extreme = .string(Array(entries[Int(best[g])]))
                 }
             case .countDistinct:
-                var sets = [Set<UInt32>](repeating: [], count: groupCount)
-                valueIndex.forEach(group) { g, v in counts[g] += 1; sets[g].insert(codes[v]) }
-                var entryValues = [Value?](repeating: nil, count: entries.count)
+                // A flag per group and code, while that stays small; each code seen becomes a
+                // value once.
+                let n = entries.count
+                var seen = [Bool](repeating: false, count: groupCount * n <= 1 << 22 ? groupCount * n : 0)
+                var sets = [Set<UInt32>](repeating: [], count: seen.isEmpty ? groupCount : 0)
+                if seen.isEmpty {
+                    valueIndex.forEach(group) { g, v in counts[g] += 1; sets[g].insert(codes[v]) }
+                } else {
+                    seen.withUnsafeMutableBufferPointer { flags in
+                        codes.withUnsafeBufferPointer { cs in
+                            valueIndex.forEach(group) { g, v in counts[g] += 1; flags[g &* n &+ Int(cs[v])] = true }
+                        }
+                    }
+                }
+                var entryValues = [Value?](repeating: nil, count: n)
+                func value(_ c: Int) -> Value {
+                    if let v = entryValues[c] { return v }
+                    let v = Value.string(Array(entries[c]))
+                    entryValues[c] = v
+                    return v
+                }
                 for g in 0..<groupCount {
                     out[g].count = counts[g]
-                    out[g].distinct = Set(sets[g].map { c in
-                        if let v = entryValues[Int(c)] { return v }
-                        let v = Value.string(Array(entries[Int(c)]))
-                        entryValues[Int(c)] = v
-                        return v
-                    })
+                    if seen.isEmpty {
+                        out[g].distinct = Set(sets[g].map { value(Int($0)) })
+                    } else {
+                        out[g].distinct = Set((0..<n).filter { seen[g * n + $0] }.map(value))
+                    }
                 }
             case .count, .sum, .avg:
                 valueIndex.forEach(group) { g, _ in counts[g] += 1 }
@@ -221,6 +247,11 @@ private struct KeyIDs {
             cardinality = e.count + 1
             valueIndex.forEachRow { r, v in ids[r] = Int32(codes[v]) + 1 }
         case let .integers(values):
+            if let dense = Self.denseIDs(values, valueIndex: valueIndex, type: type, rows: rows) {
+                (ids, table) = dense
+                cardinality = table.count
+                return
+            }
             var index: [Int64: Int32] = [:]
             valueIndex.forEachRow(selection) { r, v in
                 let x = values[v]
@@ -259,6 +290,32 @@ private struct KeyIDs {
         if entries == nil { cardinality = table.count }
     }
 
+    /// Ids straight from the values when their range is small (a month, an hour, a status code):
+    /// an array indexed by `value - min` instead of a hash table. Nil when the range is wide.
+    private static func denseIDs(_ values: [Int64], valueIndex: ValueIndex, type: ColumnType, rows: Int) -> ([Int32], [Value])? {
+        guard let lo = values.min(), let hi = values.max() else { return nil }
+        let (span, overflow) = hi.subtractingReportingOverflow(lo)
+        guard !overflow, span < max(1 << 12, rows) else { return nil }
+        var slot = [Int32](repeating: 0, count: Int(span) + 1)
+        var table: [Value] = [.null]
+        var ids = [Int32](repeating: 0, count: rows)
+        values.withUnsafeBufferPointer { vs in
+            slot.withUnsafeMutableBufferPointer { slots in
+                ids.withUnsafeMutableBufferPointer { out in
+                    valueIndex.forEachRow { r, v in
+                        let k = Int(vs[v] &- lo)
+                        if slots[k] == 0 {
+                            slots[k] = Int32(table.count)
+                            table.append(type == .timestamp ? .timestamp(vs[v]) : .integer(vs[v]))
+                        }
+                        out[r] = slots[k]
+                    }
+                }
+            }
+        }
+        return (ids, table)
+    }
+
     func value(_ id: Int) -> Value {
         if let entries { return id == 0 ? .null : .string(Array(entries[id - 1])) }
         return table[id]
@@ -277,11 +334,22 @@ struct ValueIndex {
             indexes = nil
             return
         }
-        var next: Int32 = 0
-        indexes = (0..<chunk.rowCount).map { r in
-            if chunk.isNull(r) || chunk.isAbsent(r) { return -1 }
-            defer { next += 1 }
-            return next
+        let rows = chunk.rowCount
+        let nulls = chunk.nulls, absents = chunk.absents
+        indexes = [Int32](unsafeUninitializedCapacity: rows) { out, n in
+            var next: Int32 = 0
+            for byte in 0..<(rows + 7) / 8 {
+                let missing = (nulls?[byte] ?? 0) | (absents?[byte] ?? 0)
+                for bit in 0..<min(8, rows - byte * 8) {
+                    if missing & (1 << UInt8(bit)) != 0 {
+                        out[byte * 8 + bit] = -1
+                    } else {
+                        out[byte * 8 + bit] = next
+                        next += 1
+                    }
+                }
+            }
+            n = rows
         }
     }
 

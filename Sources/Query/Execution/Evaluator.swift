@@ -42,15 +42,16 @@ enum Evaluator {
         case let .integers(c, op, value):
             let chunk = try data.chunk(c)
             switch chunk.values {
-            case let .integers(values): return leaf(chunk) { op.holds(values[$0] < value ? -1 : values[$0] == value ? 0 : 1) }
+            case let .integers(values): return values.withUnsafeBufferPointer { compare(chunk, $0, op, value) }
             case let .booleans(bits): return leaf(chunk) { op.holds(Int64(bits[$0]) < value ? -1 : Int64(bits[$0]) == value ? 0 : 1) }
             default: return try unknownOrMismatch(data, c)
             }
         case let .known(c, truth):
             return leafTruth(try data.chunk(c)) { _ in truth ? 1 : 0 }
         case let .numbers(c, op, value):
-            guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
-            return leaf(try data.chunk(c)) { op.holds(compare(values[$0], value)) }
+            let chunk = try data.chunk(c)
+            guard case let .numbers(values) = chunk.values else { return try unknownOrMismatch(data, c) }
+            return values.withUnsafeBufferPointer { compare(chunk, $0, op, value) }
         case let .inIntegers(c, set, hasNull, negated):
             let chunk = try data.chunk(c)
             switch chunk.values {
@@ -78,8 +79,19 @@ enum Evaluator {
         throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
     }
 
-    @inline(__always)
-    private static func compare(_ a: Double, _ b: Double) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+    /// `value op literal` for every row: one loop per operator, so the comparison is not decided
+    /// again for each row.
+    private static func compare<T: Comparable>(_ chunk: DecodedChunk, _ values: UnsafeBufferPointer<T>,
+                                               _ op: ComparisonOperator, _ literal: T) -> [UInt8] {
+        switch op {
+        case .equal: leaf(chunk) { values[$0] == literal }
+        case .notEqual: leaf(chunk) { values[$0] != literal }
+        case .less: leaf(chunk) { values[$0] < literal }
+        case .lessOrEqual: leaf(chunk) { values[$0] <= literal }
+        case .greater: leaf(chunk) { values[$0] > literal }
+        case .greaterOrEqual: leaf(chunk) { values[$0] >= literal }
+        }
+    }
 
     @inline(__always)
     private static func membership(_ found: Bool, _ listHasNull: Bool, _ negated: Bool) -> UInt8 {

@@ -81,7 +81,9 @@ struct Accumulator: Sendable {
     var doubleSum = 0.0
     var sawNumber = false
     var extreme: Value = .null
+    /// count(distinct): strings here, other values in `distinct`.
     var distinct: Set<Value> = []
+    var distinctStrings = DistinctStrings()
 
     init(_ function: AggregateSpec.Function) { self.function = function }
 
@@ -91,7 +93,12 @@ struct Accumulator: Sendable {
         count += 1
         switch function {
         case .count: break
-        case .countDistinct: distinct.insert(v)
+        case .countDistinct:
+            if case let .string(bytes) = v {
+                bytes.withUnsafeBufferPointer { distinctStrings.insert($0) }
+            } else {
+                distinct.insert(v)
+            }
         case .sum, .avg:
             switch v {
             case let .integer(x): integerSum += Int128(x)
@@ -114,6 +121,7 @@ struct Accumulator: Sendable {
         doubleSum += other.doubleSum
         sawNumber = sawNumber || other.sawNumber
         distinct.formUnion(other.distinct)
+        distinctStrings.formUnion(other.distinctStrings)
         if case .null = other.extreme { return }
         if case .null = extreme { extreme = other.extreme; return }
         if function == .min && other.extreme < extreme { extreme = other.extreme }
@@ -124,7 +132,7 @@ struct Accumulator: Sendable {
     func result(_ spec: AggregateSpec) throws -> Value {
         switch function {
         case .count: return .integer(Int64(count))
-        case .countDistinct: return .integer(Int64(distinct.count))
+        case .countDistinct: return .integer(Int64(distinct.count + distinctStrings.count))
         case .sum:
             guard count > 0 else { return .null }
             if sawNumber { return .number(doubleSum) }

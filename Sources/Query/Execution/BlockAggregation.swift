@@ -181,8 +181,8 @@ struct BlockAggregation {
                     out[g].extreme = .string(Array(entries[Int(best[g])]))
                 }
             case .countDistinct:
-                // A flag per group and code, while that stays small; each code seen becomes a
-                // value once.
+                // A flag per group and code, while that stays small; each code seen adds its
+                // entry's bytes once.
                 let n = entries.count
                 var seen = [Bool](repeating: false, count: groupCount * n <= 1 << 22 ? groupCount * n : 0)
                 var sets = [Set<UInt32>](repeating: [], count: seen.isEmpty ? groupCount : 0)
@@ -195,19 +195,11 @@ struct BlockAggregation {
                         }
                     }
                 }
-                var entryValues = [Value?](repeating: nil, count: n)
-                func value(_ c: Int) -> Value {
-                    if let v = entryValues[c] { return v }
-                    let v = Value.string(Array(entries[c]))
-                    entryValues[c] = v
-                    return v
-                }
-                for g in 0..<groupCount {
-                    out[g].count = counts[g]
-                    if seen.isEmpty {
-                        out[g].distinct = Set(sets[g].map { value(Int($0)) })
-                    } else {
-                        out[g].distinct = Set((0..<n).filter { seen[g * n + $0] }.map(value))
+                entries.bytes.withUnsafeBufferPointer { b in
+                    for g in 0..<groupCount {
+                        out[g].count = counts[g]
+                        let members: [Int] = seen.isEmpty ? sets[g].map { Int($0) } : (0..<n).filter { seen[g * n + $0] }
+                        for c in members { out[g].distinctStrings.insert(UnsafeBufferPointer(rebasing: b[entries.range(c)])) }
                     }
                 }
             case .count, .sum, .avg:

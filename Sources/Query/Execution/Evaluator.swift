@@ -112,13 +112,18 @@ enum Evaluator {
             if !chunk.hasMissing {
                 for r in 0..<rows { out[r] = truth(r) }
             } else {
+                // The bitmaps a byte (8 rows) at a time, read here rather than through a call a row.
+                let nulls = chunk.nulls, absents = chunk.absents
                 var v = 0
-                for r in 0..<rows {
-                    if chunk.isNull(r) || chunk.isAbsent(r) {
-                        out[r] = Truth.unknown.rawValue
-                    } else {
-                        out[r] = truth(v)
-                        v += 1
+                for byte in 0..<(rows + 7) / 8 {
+                    let missing = (nulls?[byte] ?? 0) | (absents?[byte] ?? 0)
+                    for bit in 0..<min(8, rows - byte * 8) {
+                        if missing & (1 << UInt8(bit)) != 0 {
+                            out[byte * 8 + bit] = Truth.unknown.rawValue
+                        } else {
+                            out[byte * 8 + bit] = truth(v)
+                            v += 1
+                        }
                     }
                 }
             }

@@ -51,13 +51,20 @@ struct BlockAggregation {
                     }
                 }
             }
-            for r in 0..<rows where selection.map({ $0[r] == 1 }) ?? true {
-                let c = combined[r]
-                if slot[c] < 0 {
-                    slot[c] = Int32(keys.count)
-                    keys.append(ids.map { $0.value(Int($0.ids[r])) })
+            let all = [UInt8](repeating: 1, count: selection == nil ? rows : 0)
+            (selection ?? all).withUnsafeBufferPointer { selected in
+                slot.withUnsafeMutableBufferPointer { slots in
+                    group.withUnsafeMutableBufferPointer { groups in
+                        for r in 0..<rows where selected[r] == 1 {
+                            let c = combined[r]
+                            if slots[c] < 0 {
+                                slots[c] = Int32(keys.count)
+                                keys.append(ids.map { $0.value(Int($0.ids[r])) })
+                            }
+                            groups[r] = slots[c]
+                        }
+                    }
                 }
-                group[r] = slot[c]
             }
         } else {
             var index: [[Int32]: Int32] = [:]
@@ -362,10 +369,23 @@ struct ValueIndex {
     /// Calls `body(row, valueIndex)` for each row with a value (and selected, when given).
     @inline(__always)
     func forEachRow(_ selection: [UInt8]? = nil, _ body: (Int, Int) -> Void) {
-        for r in 0..<rows {
-            if let selection, selection[r] != 1 { continue }
-            let v = indexes.map { Int($0[r]) } ?? r
-            if v >= 0 { body(r, v) }
+        switch (indexes, selection) {
+        case (nil, nil):
+            for r in 0..<rows { body(r, r) }
+        case let (ix?, nil):
+            ix.withUnsafeBufferPointer { ix in
+                for r in 0..<rows where ix[r] >= 0 { body(r, Int(ix[r])) }
+            }
+        case let (nil, s?):
+            s.withUnsafeBufferPointer { s in
+                for r in 0..<rows where s[r] == 1 { body(r, r) }
+            }
+        case let (ix?, s?):
+            ix.withUnsafeBufferPointer { ix in
+                s.withUnsafeBufferPointer { s in
+                    for r in 0..<rows where s[r] == 1 && ix[r] >= 0 { body(r, Int(ix[r])) }
+                }
+            }
         }
     }
 }

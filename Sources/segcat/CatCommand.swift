@@ -99,7 +99,7 @@ struct CatCommand: ParsableCommand {
         var damaged = false
         do {
             var readers: [(path: String, reader: SegmentReader)] = []
-            for path in try SegmentPaths.expand(paths) {
+            for path in try SegmentPaths.expand(paths, note: printError) {
                 do {
                     let reader = try SegmentPaths.open(path)
                     if let recovery = reader.recovery { printError("\(path): \(recovery)") }

@@ -131,7 +131,7 @@ struct Segd: AsyncParsableCommand {
                                        timeout: TimeInterval(settings.hookTimeout) / 1e9, logger: logger)
             registry = StreamRegistry(dataDirectory: settings.dataDirectory, schemas: schemas, options: options, hooks: hooks, logger: logger)
             // Recovery before serving: replay every log, cut and resume active segments.
-            try registry.recoverAll(tenants: Set(tenants.tenants.keys))
+            try await registry.recoverAll(tenants: Set(tenants.tenants.keys))
             hooks.start()
             disk.refresh()
         } catch {
@@ -155,7 +155,8 @@ struct Segd: AsyncParsableCommand {
             },
             logger: logger
         )
-        let storage = StorageService(registry: registry, disk: disk, flushInterval: settings.flushInterval, logger: logger)
+        let storage = StorageService(registry: registry, state: state, disk: disk, flushInterval: settings.flushInterval,
+                                     shutdownTimeout: settings.shutdownTimeout, logger: logger)
         let drain = DrainService(state: state, delay: settings.drainDelay, logger: logger)
         // Shutdown runs in reverse: drain first, then the HTTP server (in-flight requests finish),
         // then storage (flush, seal, delete the logs).

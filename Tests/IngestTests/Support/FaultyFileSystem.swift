@@ -19,6 +19,13 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         var shortWrite: Int?
         /// For renames: rename, then report the error.
         var afterEffect: Bool
+        /// Match only paths that end with `path`.
+        var suffix = false
+
+        func matches(_ operation: Operation, _ candidate: String) -> Bool {
+            guard self.operation == operation else { return false }
+            return path.isEmpty || (suffix ? candidate.hasSuffix(path) : candidate.contains(path))
+        }
     }
 
     private let real = PosixFileSystem()
@@ -27,9 +34,10 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     private var counts: [Operation: Int] = [:]
     private(set) var fired: [String] = []
 
-    /// Fails the calls of `operation` on paths containing `path` with `code`, after `skip` good ones.
-    func fail(_ operation: Operation, path: String = "", code: Int32 = EIO, skip: Int = 0, times: Int = 1, afterEffect: Bool = false) {
-        lock.withLock { faults.append(Fault(operation: operation, path: path, code: code, skip: skip, times: times, shortWrite: nil, afterEffect: afterEffect)) }
+    /// Fails the calls of `operation` on paths containing `path` (ending with it, with `suffix`)
+    /// with `code`, after `skip` good ones.
+    func fail(_ operation: Operation, path: String = "", suffix: Bool = false, code: Int32 = EIO, skip: Int = 0, times: Int = 1, afterEffect: Bool = false) {
+        lock.withLock { faults.append(Fault(operation: operation, path: path, code: code, skip: skip, times: times, shortWrite: nil, afterEffect: afterEffect, suffix: suffix)) }
     }
 
     /// The next write on a path containing `path` writes only `bytes` bytes.
@@ -49,7 +57,7 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     private func fault(_ operation: Operation, _ path: String) -> Fault? {
         lock.withLock {
             counts[operation, default: 0] += 1
-            guard let i = faults.firstIndex(where: { $0.operation == operation && (path.contains($0.path) || $0.path.isEmpty) }) else { return nil }
+            guard let i = faults.firstIndex(where: { $0.matches(operation, path) }) else { return nil }
             if faults[i].skip > 0 {
                 faults[i].skip -= 1
                 return nil

@@ -8,10 +8,11 @@
 ///   cut. A sealed one whose blocks are all confirmed is moved into `rotated/`; one whose copy is
 ///   already in `rotated/` (a copy-seal that crashed before removing it) is removed. Any other
 ///   file in `active/` holds only unconfirmed blocks: removed (the log replays them).
-/// - **Write-ahead log**: a generation whose successor's header records its valid length is cut
-///   there (the rest was a failed round, never acknowledged); damage before that length refuses.
-///   Only the newest generation may end in a torn tail, cut at the damage, and only if no sound
-///   frame follows it. Damage anywhere else, or numbers that go backwards, refuse.
+/// - **Write-ahead log**: a generation whose valid length a later header records is cut there
+///   (the rest was a failed round, never acknowledged); damage before that length refuses. Only
+///   the newest generation may end in a torn tail, cut at the damage, and only if no sound frame
+///   follows it. A generation with no frame and no durable header (its setup failed) is emptied.
+///   Damage anywhere else, or numbers that go backwards, refuse.
 /// - **Numbers** (sequence, generation, segment) continue from the largest seen anywhere.
 enum RecoveryPlanner {
     /// What to do with one file in `active/`.
@@ -76,17 +77,10 @@ enum RecoveryPlanner {
     }
 
     private static func planLog(_ log: [LogScanner.Generation], into plan: inout Plan) -> Refusal? {
+        let ends = recordedEnds(log)
         for (i, g) in log.enumerated() {
             var limit = g.validEnd
-            if i + 1 < log.count {
-                let next = log[i + 1]
-                guard let end = next.header?.previousEnd else {
-                    if let damage = g.damage {
-                        return Refusal(reason: "write-ahead log \(g.path): \(damage.reason) at offset \(damage.offset) of \(g.fileSize), in a generation that is not the newest")
-                    }
-                    plan.replayLimits[g.number] = limit
-                    continue
-                }
+            if let end = ends[g.number] {
                 if let damage = g.damage {
                     return Refusal(reason: "write-ahead log \(g.path): \(damage.reason) at offset \(damage.offset), before the end of its acknowledged frames at \(end)")
                 }
@@ -98,10 +92,16 @@ enum RecoveryPlanner {
                     plan.logCuts.append(LogCut(path: g.path, offset: end, reason: "frames of a round that failed before its fsync"))
                 }
             } else if let damage = g.damage {
-                if damage.soundFrameAfter {
-                    return Refusal(reason: "write-ahead log \(g.path): \(damage.reason) at offset \(damage.offset) of \(g.fileSize), with sound frames after it")
+                if i == log.count - 1 {
+                    if damage.soundFrameAfter {
+                        return Refusal(reason: "write-ahead log \(g.path): \(damage.reason) at offset \(damage.offset) of \(g.fileSize), with sound frames after it")
+                    }
+                    plan.logCuts.append(LogCut(path: g.path, offset: damage.offset, reason: "torn tail: \(damage.reason)"))
+                } else if g.frameCount == 0 && damage.offset == 0 && !damage.soundFrameAfter {
+                    plan.logCuts.append(LogCut(path: g.path, offset: 0, reason: "a generation whose header never became durable"))
+                } else {
+                    return Refusal(reason: "write-ahead log \(g.path): \(damage.reason) at offset \(damage.offset) of \(g.fileSize), in a generation that is not the newest")
                 }
-                plan.logCuts.append(LogCut(path: g.path, offset: damage.offset, reason: "torn tail: \(damage.reason)"))
             }
             plan.replayLimits[g.number] = limit
         }
@@ -114,6 +114,16 @@ enum RecoveryPlanner {
             last = max(last, g.lastSequence ?? 0)
         }
         return nil
+    }
+
+    /// Where each generation's acknowledged frames end, as the header of the generation after it
+    /// records (by number).
+    static func recordedEnds(_ log: [LogScanner.Generation]) -> [Int: Int] {
+        var ends: [Int: Int] = [:]
+        for g in log {
+            if let header = g.header, header.previousGeneration > 0, let end = header.previousEnd { ends[header.previousGeneration] = end }
+        }
+        return ends
     }
 
     private static func planSegments(_ facts: RecoveryFacts, into plan: inout Plan) {

@@ -114,10 +114,16 @@ struct StreamRecovery {
     private func scanLog(after checkpoint: Checkpoint, keys: inout [FoundKey], frames: inout [Frame]) throws -> [LogScanner.Generation] {
         let numbers = try fileSystem.list(layout.wal).compactMap(LogFormat.generation(ofFile:)).sorted()
         let paths = numbers.map { layout.wal + "/" + LogFormat.fileName($0) }
-        let headers = try zip(numbers, paths).map { try LogScanner.header($1, number: $0, fileSystem: fileSystem) }
+        var ends: [Int: Int] = [:]
+        for (number, path) in zip(numbers, paths) {
+            if let header = try LogScanner.header(path, number: number, fileSystem: fileSystem), header.previousGeneration > 0,
+               let end = header.previousEnd {
+                ends[header.previousGeneration] = end
+            }
+        }
         var generations: [LogScanner.Generation] = []
         for (i, number) in numbers.enumerated() {
-            let limit = i + 1 < numbers.count ? headers[i + 1]?.previousEnd : nil
+            let limit = ends[number]
             let path = paths[i]
             let scanned = try LogScanner.scan(path, number: number, limit: limit, fileSystem: fileSystem) { location, payload in
                 if let (key, answer) = BatchPayload.idempotencyAnswer(in: payload, stream: layout.stream) {

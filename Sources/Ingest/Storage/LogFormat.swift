@@ -3,12 +3,13 @@ import SegmentFormat
 /// The write-ahead log's bytes on disk: generation files named `<generation>.wal` (ten digits),
 /// each a header and then frames.
 ///
-/// **Generation header** (36 bytes, from version 2 on): `"WALG"`, `u16` version (2), `u16` 0,
+/// **Generation header** (44 bytes, from version 2 on): `"WALG"`, `u16` version (2), `u16` 0,
 /// `u64` generation number, `u64` first sequence number (the next one when the file was made),
-/// `u64` valid length of the previous generation (`u64.max`: not known), `u32` CRC-32 of the
-/// bytes before it. The previous generation's length makes replay exact when a generation was
-/// abandoned after a failed fsync: whatever follows that length in the old file was never
-/// acknowledged. A version 1 generation (the first build's) has no header: it starts with a frame.
+/// `u64` number of the generation before it (0: none), `u64` that generation's valid length
+/// (`u64.max`: not known), `u32` CRC-32 of the bytes before it. The previous generation's length
+/// makes replay exact when a generation was abandoned after a failed write or fsync: whatever
+/// follows that length in the old file was never acknowledged. A version 1 generation (the first
+/// build's) has no header: it starts with a frame.
 ///
 /// **Frame**: `"WAL1"`, `u32` payload length, `u32` CRC-32 of sequence number and payload, `u64`
 /// sequence number, the payload.
@@ -16,7 +17,7 @@ enum LogFormat {
     static let frameMagic: [UInt8] = Array("WAL1".utf8)
     static let frameHeaderSize = 20
     static let headerMagic: [UInt8] = Array("WALG".utf8)
-    static let headerSize = 36
+    static let headerSize = 44
     static let version: UInt16 = 2
     /// A frame longer than this is damage, not a batch: no request body comes near it.
     static let maxPayload = 1 << 30
@@ -25,6 +26,8 @@ enum LogFormat {
     struct GenerationHeader: Sendable, Equatable {
         var generation: Int
         var firstSequence: UInt64
+        /// The generation before this one, 0 for none.
+        var previousGeneration: Int = 0
         /// Valid bytes of the previous generation, nil when not known.
         var previousEnd: Int?
     }
@@ -47,6 +50,7 @@ enum LogFormat {
         w.u16(0)
         w.u64(UInt64(header.generation))
         w.u64(header.firstSequence)
+        w.u64(UInt64(header.previousGeneration))
         w.u64(header.previousEnd.map { UInt64($0) } ?? .max)
         w.u32(Checksum.crc32(w.bytes))
         return w.bytes
@@ -61,12 +65,14 @@ enum LogFormat {
         _ = try r.u16()
         let generation = try r.u64()
         let first = try r.u64()
+        let previousGeneration = try r.u64()
         let previous = try r.u64()
         let end = r.position
         guard try r.u32() == Checksum.crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<end])) else {
             throw FormatError("write-ahead log header checksum mismatch")
         }
-        return GenerationHeader(generation: Int(generation), firstSequence: first, previousEnd: previous == .max ? nil : Int(previous))
+        return GenerationHeader(generation: Int(generation), firstSequence: first, previousGeneration: Int(previousGeneration),
+                                previousEnd: previous == .max ? nil : Int(previous))
     }
 
     /// The frame header for `payload`.

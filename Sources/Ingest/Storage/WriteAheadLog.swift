@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Metrics
 import SegmentFormat
 
@@ -67,35 +68,58 @@ actor WriteAheadLog {
     private var endOfAbandoned: Int?
     private let sizes: LogSizes
     private let fsyncTimer = Metrics.Timer(label: "segd_wal_fsync_seconds")
+    private let logger: Logger
 
     /// Opens the log in `directory` after recovery: appends go to a new generation numbered
     /// `nextGeneration`, sequence numbers continue at `nextSequence`, and `generations` are the
     /// files a previous run left, for `reclaim`.
     init(directory: String, fileSystem: any FileSystem, nextSequence: UInt64, nextGeneration: Int,
-         generations: [Generation], rollBytes: Int, label: String) throws(FileSystemError) {
+         generations: [Generation], rollBytes: Int, label: String, logger: Logger = Logger(label: "segd")) throws(FileSystemError) {
         self.directory = directory
+        self.logger = logger
         self.fileSystem = fileSystem
         self.rollBytes = rollBytes
         self.nextSequence = nextSequence
         older = generations
-        currentNumber = nextGeneration - 1
+        currentNumber = nextGeneration
         lastSequenceInCurrent = nextSequence &- 1
         executor = SerialQueueExecutor(label: "segd.wal.\(label)")
         sizes = LogSizes(older: generations.reduce(0) { $0 + $1.bytes })
-        endOfAbandoned = generations.last.map(\.bytes)
-        current = try Self.startGeneration(nextGeneration, firstSequence: nextSequence, previousEnd: endOfAbandoned,
-                                           directory: directory, fileSystem: fileSystem)
-        currentNumber = nextGeneration
-        endOfAbandoned = nil
+        current = try Self.startGeneration(after: generations.last.map { ($0.number, $0.bytes) }, atLeast: nextGeneration,
+                                           firstSequence: nextSequence, directory: directory, fileSystem: fileSystem)
+        currentNumber = current.map { LogFormat.generation(ofFile: FileSystemPath.name(of: $0.path)) ?? nextGeneration } ?? nextGeneration
         sizes.setCurrent(LogFormat.headerSize)
     }
 
-    private static func startGeneration(_ number: Int, firstSequence: UInt64, previousEnd: Int?, directory: String,
-                                        fileSystem: any FileSystem) throws(FileSystemError) -> DurableFile {
-        let file = try DurableFile.create(directory + "/" + LogFormat.fileName(number), fileSystem: fileSystem)
-        try file.append(LogFormat.encode(.init(generation: number, firstSequence: firstSequence, previousEnd: previousEnd)))
-        try file.sync()
-        return file
+    /// Creates the next generation file, numbered `atLeast` or the first free number after it,
+    /// with its header durable; the header names the previous generation and its valid length.
+    /// A file that could not be set up is removed again.
+    private static func startGeneration(after previous: (number: Int, end: Int)?, atLeast number: Int, firstSequence: UInt64,
+                                        directory: String, fileSystem: any FileSystem) throws(FileSystemError) -> DurableFile {
+        var number = number
+        while true {
+            let path = directory + "/" + LogFormat.fileName(number)
+            let file: DurableFile
+            do throws(FileSystemError) {
+                file = try DurableFile.create(path, fileSystem: fileSystem)
+            } catch {
+                // A file left by an earlier try that could not be removed: take the next number.
+                guard error.code == EEXIST, number < Int(Int32.max) else { throw error }
+                number += 1
+                continue
+            }
+            let header = LogFormat.GenerationHeader(generation: number, firstSequence: firstSequence,
+                                                    previousGeneration: previous?.number ?? 0, previousEnd: previous?.end)
+            do throws(FileSystemError) {
+                try file.append(LogFormat.encode(header))
+                try file.sync()
+            } catch {
+                file.close()
+                _ = try? fileSystem.removeIfPresent(path)
+                throw error
+            }
+            return file
+        }
     }
 
     /// Bytes in every generation file; readable from any thread (metrics).
@@ -135,6 +159,7 @@ actor WriteAheadLog {
         do throws(FileSystemError) {
             try commit(batch)
         } catch {
+            logger.error("write-ahead log round failed; its requests get 503", metadata: ["batches": "\(batch.count)", "error": "\(error)"])
             for item in batch { item.done.resume(throwing: Failure.storage(error)) }
             if current?.isPoisoned == true {
                 abandonCurrent()
@@ -152,12 +177,14 @@ actor WriteAheadLog {
     private func commit(_ batch: [Queued]) throws(FileSystemError) {
         if current == nil || current!.size >= rollBytes { try roll(firstSequence: batch[0].sequence) }
         guard let file = current else { return }
-        for item in batch {
-            // Header and payload are written as they are: joining them would copy every accepted byte again.
-            try item.payload.withFileBytes { (payload) throws(FileSystemError) in
-                try file.append(LogFormat.frameHeader(sequence: item.sequence, payload: payload))
-                try file.append(payload)
-            }
+        // A round is all or nothing: a failure cuts the file back to where the round began, so
+        // no frame header is left without its payload (or the file is poisoned).
+        let start = file.size
+        do throws(FileSystemError) {
+            try write(batch, to: file)
+        } catch {
+            if !file.isPoisoned && file.size > start { try? file.truncate(to: start) }
+            throw error
         }
         let started = DispatchTime.now().uptimeNanoseconds
         try file.sync()
@@ -167,17 +194,27 @@ actor WriteAheadLog {
         sizes.countCommit()
     }
 
+    private func write(_ batch: [Queued], to file: DurableFile) throws(FileSystemError) {
+        for item in batch {
+            // Header and payload are written as they are: joining them would copy every accepted byte again.
+            try item.payload.withFileBytes { (payload) throws(FileSystemError) in
+                try file.append(LogFormat.frameHeader(sequence: item.sequence, payload: payload))
+                try file.append(payload)
+            }
+        }
+    }
+
     /// Starts the next generation; the current one (if any) becomes an older one.
     private func roll(firstSequence: UInt64) throws(FileSystemError) {
-        let previousEnd = endOfAbandoned ?? current?.size
-        let next = try Self.startGeneration(currentNumber + 1, firstSequence: firstSequence, previousEnd: previousEnd,
+        let previous = (number: currentNumber, end: endOfAbandoned ?? current?.durableSize ?? 0)
+        let next = try Self.startGeneration(after: previous, atLeast: currentNumber + 1, firstSequence: firstSequence,
                                             directory: directory, fileSystem: fileSystem)
         if let file = current {
             older.append(Generation(number: currentNumber, lastSequence: lastSequenceInCurrent, bytes: file.durableSize))
             file.close()
         }
         current = next
-        currentNumber += 1
+        currentNumber = LogFormat.generation(ofFile: FileSystemPath.name(of: next.path)) ?? currentNumber + 1
         endOfAbandoned = nil
         sizes.rolled(olderBytes: older.reduce(0) { $0 + $1.bytes }, current: next.size)
     }

@@ -92,7 +92,7 @@ actor SegmentPipeline {
 
         let log = try WriteAheadLog(directory: layout.wal, fileSystem: fileSystem, nextSequence: recovered.plan.nextSequence,
                                     nextGeneration: recovered.plan.nextGeneration, generations: recovered.generations,
-                                    rollBytes: options.walRollBytes, label: "\(layout.tenant).\(layout.stream)")
+                                    rollBytes: options.walRollBytes, label: "\(layout.tenant).\(layout.stream)", logger: logger)
         wal = log
         try replay(recovered.frames, recovery: recovery, tail: tail)
         if recovered.plan.checkpoint != recovered.loadedCheckpoint { try writeCheckpoint() }

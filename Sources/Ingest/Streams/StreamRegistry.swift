@@ -54,7 +54,8 @@ public final class StreamRegistry: @unchecked Sendable {
         for tenant in try fileSystem.list(dataDirectory).sorted() where StreamSchema.isValidName(tenant) {
             guard case .directory = try fileSystem.kind(of: dataDirectory + "/" + tenant) else { continue }
             for stream in try fileSystem.list(dataDirectory + "/" + tenant).sorted() where StreamSchema.isValidName(stream) {
-                guard case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)/wal") else { continue }
+                guard case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)"),
+                      case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)/wal") else { continue }
                 guard tenants.contains(tenant), schemas[stream] != nil else {
                     logger.warning("data left for a tenant or stream no longer configured; not recovered", metadata: ["tenant": "\(tenant)", "stream": "\(stream)"])
                     continue

@@ -119,8 +119,9 @@ struct IngestAPI: Sendable {
         if let quota = tenant.diskQuota, disk.bytes(tenant: tenant.name) >= quota {
             throw APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "quota", "tenant '\(tenant.name)' has used its disk quota of \(quota) bytes; records are accepted again once archived segments are shipped")
         }
-        if let failure = store.failure {
-            throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now (\(failure)); retry later", retryAfter: 5)
+        if store.failure != nil {
+            // The cause (with its paths) is in segd's log, not in the answer.
+            throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
         }
         guard limits.enter() else {
             throw APIError(.tooManyRequests, "concurrency", "tenant '\(tenant.name)' has \(tenant.maxConcurrentRequests) requests in progress already; wait for them", retryAfter: 1)
@@ -153,7 +154,7 @@ struct IngestAPI: Sendable {
         } catch StoreRefusal.closed {
             throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
         } catch {
-            throw APIError(.serviceUnavailable, "storage", "the records could not be made durable (\(error)); nothing was stored, retry later", retryAfter: 5)
+            throw APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
         }
         metrics.accepted(tenant: tenant.name, stream: store.stream, records: prepared.records, bytes: body.readableBytes)
         return prepared.records

@@ -7,7 +7,7 @@ struct RecoveryPlannerTests {
                            previousEnd: Int?? = .none, damage: LogScanner.Damage? = nil) -> LogScanner.Generation {
         var header: LogFormat.GenerationHeader?
         if case let .some(end) = previousEnd {
-            header = .init(generation: number, firstSequence: sequences?.lowerBound ?? 1, previousEnd: end)
+            header = .init(generation: number, firstSequence: sequences?.lowerBound ?? 1, previousGeneration: number - 1, previousEnd: end)
         }
         var g = LogScanner.Generation(number: number, path: "wal/\(number).wal", header: header, fileSize: size,
                                       dataStart: header == nil ? 0 : LogFormat.headerSize, validEnd: validEnd ?? size)

@@ -84,6 +84,32 @@ struct WriteAheadLogTests {
         #expect(try Self.frames(directory).map(\.1) == ["kept", "after"])
     }
 
+    /// Found by `tools/crash-test --faults`: a payload write that failed after its frame header
+    /// was written left the header in the file, and the next round's frames followed it.
+    @Test func aRoundThatFailsAfterAFrameHeaderLeavesNothingOfItBehind() async throws {
+        let directory = try Self.temporaryDirectory()
+        let fs = FaultyFileSystem()
+        let log = try Self.open(directory, fs, rollBytes: 1 << 20)
+        _ = try await log.append(Array("kept".utf8)) { _ in }
+        fs.fail(.write, path: ".wal", code: ENOSPC, skip: 1)
+        await #expect(throws: WriteAheadLog.Failure.self) { try await log.append(Array("refused".utf8)) { _ in } }
+        _ = try await log.append(Array("after".utf8)) { _ in }
+        let scanned = try LogScanner.scan(directory + "/0000000001.wal", number: 1, limit: nil, fileSystem: PosixFileSystem()) { _, _ in }
+        #expect(scanned.damage == nil && scanned.frameCount == 2)
+    }
+
+    @Test func aGenerationWhoseSetupFailedIsTriedAgain() async throws {
+        let directory = try Self.temporaryDirectory()
+        let fs = FaultyFileSystem()
+        let log = try Self.open(directory, fs, rollBytes: 100)
+        _ = try await log.append(Array(repeating: 0x41, count: 100)) { _ in }
+        fs.fail(.fsync, path: "0000000002.wal")
+        await #expect(throws: WriteAheadLog.Failure.self) { try await log.append(Array("next".utf8)) { _ in } }
+        _ = try await log.append(Array("after".utf8)) { _ in }
+        #expect(try Self.frames(directory).map(\.1).suffix(1) == ["after"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["0000000001.wal", "0000000002.wal"])
+    }
+
     /// Issue 10: "When the WAL's cleanup after a failed write fails too, fail the whole queue".
     @Test func aFailedCleanupAfterAFailedWriteStartsANewGenerationThatMarksTheGarbage() async throws {
         let directory = try Self.temporaryDirectory()

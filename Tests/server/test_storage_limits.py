@@ -84,3 +84,21 @@ def test_an_active_segment_shorter_than_its_checkpoint_is_quarantined_not_cut(se
     quarantined = server.data / "globex/app/quarantine" / active.name
     assert quarantined.exists() and quarantined.stat().st_size == size - 3
     assert "quarantined" in server.log.read_text()
+
+
+def test_shutdown_timeout_bounds_the_storage_phase_and_loses_nothing(segd):
+    """--shutdown-timeout bounds the storage phase too: what is not in a segment by then stays in
+    the write-ahead log, and the next start replays it."""
+    server = segd(["--max-body", "64MiB", "--block-rows", "16384", "--shutdown-timeout", "1s", "--flush-interval", "1h"], start=False)
+    bulk_tenant(server)
+    server.start()
+    body = b"".join(b'{"ts":"2024-05-01T00:00:00Z","n":%d}\n' % i for i in range(600_000))
+    r = requests.post(f"{server.url}/v1/streams/app/records", data=body, timeout=600,
+                      headers={"Authorization": f"Bearer {BULK_TOKEN}", "Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    started = time.monotonic()
+    assert server.stop(timeout=120) == 0
+    assert time.monotonic() - started < 8, "the storage phase outlived --shutdown-timeout"
+    server.start(["--shutdown-timeout", "10m"])
+    assert server.stop(timeout=600) == 0
+    assert count(server, "bulk") == 600_000

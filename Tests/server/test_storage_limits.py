@@ -99,6 +99,6 @@ def test_shutdown_timeout_bounds_the_storage_phase_and_loses_nothing(segd):
     started = time.monotonic()
     assert server.stop(timeout=120) == 0
     assert time.monotonic() - started < 8, "the storage phase outlived --shutdown-timeout"
-    server.start(["--shutdown-timeout", "10m"])
+    server.start(["--shutdown-timeout", "10m"], wait=600)  # the replay runs before serving
     assert server.stop(timeout=600) == 0
     assert count(server, "bulk") == 600_000

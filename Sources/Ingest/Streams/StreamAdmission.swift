@@ -38,8 +38,10 @@ struct DurableBatch: @unchecked Sendable {
 
 /// The admission half of a stream: checks and lays out requests (`prepare`), holds their bytes
 /// against the stream's buffer bound while they are in memory, and passes each durable batch to
-/// the segment pipeline through an inbox in log order. It never does I/O and never waits for
-/// the pipeline: its lock guards a few counters and the inbox. Thread-safe.
+/// the segment pipeline through an inbox in log order. When the buffers are full, a request
+/// waits for room (first come, first served) up to `StreamOptions.admissionWait`, so that a
+/// closed-loop client slows down instead of failing; only then is it refused. It never does I/O:
+/// its lock guards a few counters, the waiters and the inbox. Thread-safe.
 final class StreamAdmission: @unchecked Sendable {
     let schema: StreamSchema
     let options: StreamOptions
@@ -53,6 +55,15 @@ final class StreamAdmission: @unchecked Sendable {
     private var wakeQueued = false
     private var failure: Error?
     private var wake: (@Sendable () -> Void)?
+    private var waiters: [Waiter] = []
+    private var nextWaiter = 0
+
+    /// A request waiting for room in the buffers.
+    private struct Waiter {
+        let id: Int
+        let bytes: Int
+        let continuation: CheckedContinuation<StoreRefusal?, Never>
+    }
 
     init(schema: StreamSchema, options: StreamOptions) {
         self.schema = schema
@@ -85,19 +96,61 @@ final class StreamAdmission: @unchecked Sendable {
         returnParser(batch.parser)
     }
 
-    /// Holds `bytes` against the buffer bound, or says why not.
-    func reserve(_ bytes: Int) -> StoreRefusal? {
-        lock.withLock {
-            if closed { return .closed }
-            if bufferedBytes + bytes > options.maxBufferedBytes { return .buffersFull }
-            bufferedBytes += bytes
-            return nil
+    /// Holds `bytes` against the buffer bound, waiting up to `admissionWait` for room (behind the
+    /// requests that waited first), or says why not.
+    func reserve(_ bytes: Int) async -> StoreRefusal? {
+        let immediate: StoreRefusal?? = lock.withLock {
+            if closed { return .some(.closed) }
+            if bytes > options.maxBufferedBytes { return .some(.buffersFull) }
+            if waiters.isEmpty && bufferedBytes + bytes <= options.maxBufferedBytes {
+                bufferedBytes += bytes
+                return .some(nil)
+            }
+            return options.admissionWait <= 0 ? .some(.buffersFull) : nil
+        }
+        if let immediate { return immediate }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<StoreRefusal?, Never>) in
+            let id: Int = lock.withLock {
+                nextWaiter += 1
+                waiters.append(Waiter(id: nextWaiter, bytes: bytes, continuation: continuation))
+                return nextWaiter
+            }
+            // Room may have been made between the check and the enqueue.
+            admitWaiters()
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(options.admissionWait))) { [self] in
+                let timedOut: Waiter? = lock.withLock {
+                    guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return waiters.remove(at: i)
+                }
+                timedOut?.continuation.resume(returning: .buffersFull)
+                admitWaiters()
+            }
         }
     }
 
-    /// Gives back bytes: a batch that did not become durable, or batches now in a segment.
+    /// Gives back bytes: a batch that did not become durable, or batches now in a segment; lets
+    /// waiting requests in.
     func release(_ bytes: Int) {
         lock.withLock { bufferedBytes -= bytes }
+        admitWaiters()
+    }
+
+    /// Admits waiting requests, oldest first, while they fit.
+    private func admitWaiters() {
+        let answers: [(Waiter, StoreRefusal?)] = lock.withLock {
+            var ready: [(Waiter, StoreRefusal?)] = []
+            while let first = waiters.first {
+                if closed {
+                    ready.append((waiters.removeFirst(), .closed))
+                    continue
+                }
+                guard bufferedBytes + first.bytes <= options.maxBufferedBytes else { break }
+                bufferedBytes += first.bytes
+                ready.append((waiters.removeFirst(), nil))
+            }
+            return ready
+        }
+        for (waiter, answer) in answers { waiter.continuation.resume(returning: answer) }
     }
 
     /// Called on the log's executor, in log order, once a batch is durable.
@@ -127,6 +180,7 @@ final class StreamAdmission: @unchecked Sendable {
     /// Stops taking new batches (shutdown).
     func close() {
         lock.withLock { closed = true }
+        admitWaiters()
     }
 
     var buffered: Int { lock.withLock { bufferedBytes } }

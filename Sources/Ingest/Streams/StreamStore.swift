@@ -14,8 +14,10 @@ public struct StreamOptions: Sendable {
     public var segmentMaxBytes: Int = 64 << 20
     /// Segments are sealed at each multiple of this interval since the epoch (ns).
     public var rotateInterval: Int64 = 3_600_000_000_000
-    /// Accepted records buffered in memory and not yet in a block, past which appends are refused.
+    /// Accepted records buffered in memory and not yet in a block, past which appends wait.
     public var maxBufferedBytes: Int = 128 << 20
+    /// How long an append waits for room in full buffers before it is refused (ns).
+    public var admissionWait: Int64 = 2_000_000_000
     /// Records kept for `tail`.
     public var tailCapacity: Int = 10_000
     /// Encodings compressed per column before the smallest is kept (see `BlockEncoder`).
@@ -120,7 +122,7 @@ public final class StreamStore: Sendable {
             throw refusal ?? StreamRefused(reason: "no write-ahead log")
         }
         let bytes = batch.payload.bytes.count
-        if let refused = admission.reserve(bytes) {
+        if let refused = await admission.reserve(bytes) {
             discard(batch)
             throw refused
         }

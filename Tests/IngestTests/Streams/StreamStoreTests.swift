@@ -308,3 +308,35 @@ struct StreamStoreTests {
         #expect(try f.numbers() == (0..<400).map(Int64.init))
     }
 }
+
+/// Backpressure by waiting (issue 13): full buffers make a request wait for room, not fail.
+struct AdmissionWaitTests {
+    @Test func aRequestWaitsForRoomInFullBuffersInsteadOfFailing() async throws {
+        let admission = StreamAdmission(schema: StreamFixture.schema, options: {
+            var o = StreamOptions(node: "t")
+            o.maxBufferedBytes = 100
+            o.admissionWait = 5_000_000_000
+            return o
+        }())
+        #expect(await admission.reserve(80) == nil)
+        async let waiting = admission.reserve(50)
+        try await Task.sleep(for: .milliseconds(50))
+        admission.release(80)
+        #expect(await waiting == nil, "admitted once the first batch's bytes were released")
+        #expect(admission.buffered == 50)
+    }
+
+    @Test func aRequestThatWaitedTooLongGets503AndTheOrderIsKept() async throws {
+        let admission = StreamAdmission(schema: StreamFixture.schema, options: {
+            var o = StreamOptions(node: "t")
+            o.maxBufferedBytes = 100
+            o.admissionWait = 100_000_000
+            return o
+        }())
+        #expect(await admission.reserve(100) == nil)
+        let started = ContinuousClock.now
+        #expect(await admission.reserve(10) == .buffersFull)
+        #expect(ContinuousClock.now - started >= .milliseconds(90))
+        #expect(await admission.reserve(101) == .buffersFull, "a batch larger than the bound never waits")
+    }
+}

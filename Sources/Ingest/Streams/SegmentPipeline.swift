@@ -17,6 +17,25 @@ import SegmentFormat
 /// sealed only once a durable checkpoint covers all of its blocks; nothing a rename made visible
 /// is undone. A block that cannot be written stays assembled and is retried; meanwhile the
 /// admission reports the error (requests get 503).
+/// A block on its way from the assembler to an encoding task and back: the pipeline gives it up
+/// while it is encoded, and the task gives it back with the result.
+struct BlockHandoff: @unchecked Sendable {
+    let block: BlockBuilder
+
+    struct Encoded: Sendable {
+        let block: BlockEncoder.EncodedBlock
+    }
+}
+
+/// One block being encoded, with what its append may put in the checkpoint and the batches
+/// whose last rows it holds.
+struct EncodingJob {
+    let rows: BlockHandoff?
+    let result: Task<BlockHandoff.Encoded?, Never>
+    let progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)
+    let batches: [DurableBatch]
+}
+
 actor SegmentPipeline {
     nonisolated let unownedExecutor: UnownedSerialExecutor
     private nonisolated let executor: SerialQueueExecutor
@@ -39,6 +58,14 @@ actor SegmentPipeline {
     private var cursor = 0
     /// Batches whose last rows are in the assembled block (released once it is written).
     private var assembledBatches: [DurableBatch] = []
+    /// Blocks being encoded, in log order: appended first come, first served.
+    private var encoding: [EncodingJob] = []
+    /// Blocks at most encoded at once: one per core keeps every core busy, and memory bounded.
+    private let maxEncoding = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// Emptied blocks, for the assembler to fill again.
+    private var spareBlocks: [BlockBuilder] = []
+    private var writing = false
+    private var writerQueue: [CheckedContinuation<Void, Never>] = []
     /// What the checkpoint may say once every assembled row is in a segment.
     private var progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int) = (0, 0, 0)
 
@@ -78,7 +105,7 @@ actor SegmentPipeline {
     /// Recovers what a previous run left (see `StreamRecovery`), replays the log's batches into
     /// blocks, and returns the log to append to; throws `RecoveryPlanner.Refusal` when the
     /// stream must not take records.
-    func recover(tail: TailBuffer) throws -> WriteAheadLog {
+    func recover(tail: TailBuffer) async throws -> WriteAheadLog {
         let recovery = StreamRecovery(layout: layout, fileSystem: fileSystem, logger: logger)
         let recovered = try recovery.run()
         checkpoint = recovered.plan.checkpoint
@@ -94,14 +121,16 @@ actor SegmentPipeline {
                                     nextGeneration: recovered.plan.nextGeneration, generations: recovered.generations,
                                     rollBytes: options.walRollBytes, label: "\(layout.tenant).\(layout.stream)", logger: logger)
         wal = log
-        try replay(recovered.frames, recovery: recovery, tail: tail)
+        try await replay(recovered.frames, recovery: recovery, tail: tail)
         if recovered.plan.checkpoint != recovered.loadedCheckpoint { try writeCheckpoint() }
         return log
     }
 
     /// Buffers the log's batches after the checkpoint again and writes them into blocks as they
     /// fill (memory stays bounded by a block), then the rest, before the store takes appends.
-    private func replay(_ frames: [StreamRecovery.Frame], recovery: StreamRecovery, tail: TailBuffer) throws {
+    private func replay(_ frames: [StreamRecovery.Frame], recovery: StreamRecovery, tail: TailBuffer) async throws {
+        await lockWriter()
+        defer { unlockWriter() }
         var replayed = 0
         for frame in frames {
             let bytes = try recovery.payload(frame)
@@ -133,25 +162,29 @@ actor SegmentPipeline {
             batch.skipRows = checkpoint.rowsInSegments(ofBatch: batch.sequence)
             pending.append(batch)
             replayed += payload.records - batch.skipRows
-            try writeBlocks(includingPartial: false)
+            try await writeBlocks(includingPartial: false)
         }
-        try writeBlocks(includingPartial: true)
+        try await writeBlocks(includingPartial: true)
         if replayed > 0 { logger.info("write-ahead log replayed", metadata: ["records": "\(replayed)"]) }
     }
 
     // MARK: Flushing
 
     /// Takes the inbox and writes every full block.
-    func drain() {
+    func drain() async {
+        await lockWriter()
+        defer { unlockWriter() }
         pending.append(contentsOf: admission.takeInbox())
-        flush(includingPartial: false)
+        await flush(includingPartial: false)
     }
 
     /// Writes everything buffered into blocks, and seals the active segment if its clock
     /// interval is over.
-    func tick(now: Int64) {
+    func tick(now: Int64) async {
+        await lockWriter()
+        defer { unlockWriter() }
         pending.append(contentsOf: admission.takeInbox())
-        flush(includingPartial: true)
+        await flush(includingPartial: true)
         if let active, Self.interval(active.created, options.rotateInterval) != Self.interval(now, options.rotateInterval) {
             seal()
         }
@@ -161,10 +194,13 @@ actor SegmentPipeline {
     /// Writes and seals everything (the log is closed: the inbox is complete). Returns whether
     /// every batch is now in a sealed segment, and if so lets the log start clean.
     func finish() async -> Bool {
+        await lockWriter()
+        defer { unlockWriter() }
         pending.append(contentsOf: admission.takeInbox())
-        flush(includingPartial: true)
+        await flush(includingPartial: true)
         seal()
-        let everything = pendingHead == pending.count && assembler.block.rowCount == 0 && active == nil && checkpoint == durableCheckpoint
+        let everything = pendingHead == pending.count && assembler.block.rowCount == 0 && encoding.isEmpty && active == nil
+            && checkpoint == durableCheckpoint
         guard everything, let wal else { return false }
         do {
             try idempotency.sync()
@@ -176,9 +212,28 @@ actor SegmentPipeline {
         return true
     }
 
-    private func flush(includingPartial: Bool) {
+    /// Only one writer at a time: the pipeline awaits encodings, and calls that arrive meanwhile
+    /// (actor reentrancy) wait their turn here instead of interleaving with it.
+    private func lockWriter() async {
+        guard writing else {
+            writing = true
+            return
+        }
+        await withCheckedContinuation { writerQueue.append($0) }
+    }
+
+    /// Hands the writer's turn to the next caller, or frees it.
+    private func unlockWriter() {
+        if writerQueue.isEmpty {
+            writing = false
+        } else {
+            writerQueue.removeFirst().resume()
+        }
+    }
+
+    private func flush(includingPartial: Bool) async {
         do {
-            try writeBlocks(includingPartial: includingPartial)
+            try await writeBlocks(includingPartial: includingPartial)
             admission.setStorageFailure(nil)
         } catch {
             if admission.storageFailure == nil {
@@ -189,16 +244,59 @@ actor SegmentPipeline {
         }
     }
 
-    /// Assembles and writes blocks while a full one can be made (and the last, partial one too
-    /// with `includingPartial`).
-    private func writeBlocks(includingPartial: Bool) throws {
+    /// Assembles blocks while a full one can be made (and the last, partial one too with
+    /// `includingPartial`), encodes up to `maxEncoding` of them at once on every core, and appends
+    /// them in order. A block that cannot be appended stays first in line, encoded, for the next try.
+    private func writeBlocks(includingPartial: Bool) async throws {
         if checkpoint != durableCheckpoint { try? writeCheckpoint() }
         while true {
-            fill()
-            guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || !assembledBatches.isEmpty)) else { return }
-            try writeAssembledBlock()
+            while encoding.count < maxEncoding {
+                fill()
+                guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || !assembledBatches.isEmpty)) else { break }
+                startEncoding()
+            }
+            guard let job = encoding.first else { return }
+            let block = await job.result.value
+            try writeEncoded(block, job: job)
+            encoding.removeFirst()
             if let active, active.size >= options.segmentMaxBytes { seal() }
         }
+    }
+
+    /// Hands the assembled block to an encoding task (off this executor, on any core) with what
+    /// the checkpoint may say once it is in a segment.
+    private func startEncoding() {
+        let rows = assembler.block.rowCount > 0 ? BlockHandoff(block: assembler.takeBlock(replacement: spareBlocks.popLast())) : nil
+        let encoder = self.encoder
+        let result = Task.detached(priority: .medium) { () -> BlockHandoff.Encoded? in
+            guard let rows else { return nil }
+            return BlockHandoff.Encoded(block: encoder.encode(rows.block))
+        }
+        encoding.append(EncodingJob(rows: rows, result: result, progress: progress, batches: assembledBatches))
+        assembledBatches.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends an encoded block (or, for a job of empty batches only, moves the checkpoint on),
+    /// then releases its batches' memory.
+    private func writeEncoded(_ encoded: BlockHandoff.Encoded?, job: EncodingJob) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        if let encoded {
+            try append(encoded.block, progress: job.progress)
+        } else {
+            checkpoint.sequence = job.progress.sequence
+            try? writeCheckpoint()
+        }
+        var bytes = 0
+        for batch in job.batches {
+            bytes += batch.bytes
+            admission.returnParser(batch.parser)
+        }
+        admission.release(bytes)
+        if let rows = job.rows, spareBlocks.count < maxEncoding {
+            rows.block.removeAll()
+            spareBlocks.append(rows.block)
+        }
+        flushTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
     }
 
     /// Copies rows from the pending batches into the assembler until it is full.
@@ -223,33 +321,11 @@ actor SegmentPipeline {
         }
     }
 
-    /// Encodes the assembled block and appends it; on success its batches' memory is released.
-    /// On failure the block stays assembled for the next try.
-    private func writeAssembledBlock() throws {
-        let started = DispatchTime.now().uptimeNanoseconds
-        if assembler.block.rowCount > 0 {
-            try append(encoder.encode(assembler.block))
-            assembler.block.removeAll()
-        } else {
-            // Only empty (unreplayable) batches: the checkpoint moves past them.
-            checkpoint.sequence = progress.sequence
-            try? writeCheckpoint()
-        }
-        var bytes = 0
-        for batch in assembledBatches {
-            bytes += batch.bytes
-            admission.returnParser(batch.parser)
-        }
-        assembledBatches.removeAll(keepingCapacity: true)
-        admission.release(bytes)
-        flushTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-    }
-
     /// Appends one block to the active segment (opening one if needed), then writes the
     /// checkpoint that covers it. A checkpoint that cannot be written does not undo the block:
     /// the block is durable, and the next checkpoint covers it (until then, a crash cuts it and
     /// the log replays its rows).
-    private func append(_ block: BlockEncoder.EncodedBlock) throws {
+    private func append(_ block: BlockEncoder.EncodedBlock, progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)) throws {
         if let current = active, current.state != .open {
             seal()
             guard active == nil else { throw FileSystemError(.write, path: current.path, code: EIO) }

@@ -11,12 +11,20 @@ public final class BlockAssembler {
     /// Raw column bytes past which a block is closed.
     public let maxRawBytes: Int
     /// The block being filled.
-    public let block: BlockBuilder
+    public private(set) var block: BlockBuilder
 
     public init(columns: [ColumnDescriptor], maxRows: Int, maxRawBytes: Int = FormatConstants.maxBlockRawBytes) {
         self.maxRows = min(max(1, maxRows), FormatConstants.maxBlockRows)
         self.maxRawBytes = maxRawBytes
         block = BlockBuilder(columns: columns)
+    }
+
+    /// Gives up the block being filled (to be encoded elsewhere) and starts an empty one:
+    /// `replacement` (emptied) if given.
+    public func takeBlock(replacement: BlockBuilder? = nil) -> BlockBuilder {
+        let full = block
+        block = replacement ?? BlockBuilder(columns: full.columns)
+        return full
     }
 
     /// Whether the block is at its row or byte bound and must be written before more rows go in.

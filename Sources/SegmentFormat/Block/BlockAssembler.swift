@@ -12,6 +12,8 @@ public final class BlockAssembler {
     public let maxRawBytes: Int
     /// The block being filled.
     public private(set) var block: BlockBuilder
+    /// The row count at which `take` found that the next row does not fit in the bytes left.
+    private var closedAt: Int?
 
     public init(columns: [ColumnDescriptor], maxRows: Int, maxRawBytes: Int = FormatConstants.maxBlockRawBytes) {
         self.maxRows = min(max(1, maxRows), FormatConstants.maxBlockRows)
@@ -29,7 +31,7 @@ public final class BlockAssembler {
 
     /// Whether the block is at its row or byte bound and must be written before more rows go in.
     public var isFull: Bool {
-        block.rowCount >= maxRows || block.rawBytes >= maxRawBytes
+        block.rowCount >= maxRows || block.rawBytes >= maxRawBytes || (block.rowCount > 0 && closedAt == block.rowCount)
     }
 
     /// Copies rows of `source` (same columns), from `row` on, into the block: as many as fit by
@@ -50,7 +52,11 @@ public final class BlockAssembler {
             }
             count = max(low, block.rowCount == 0 ? 1 : 0)
         }
-        guard count > 0 else { return row }
+        guard count > 0 else {
+            // The next row does not fit in the bytes left: the block is full.
+            closedAt = block.rowCount
+            return row
+        }
         block.append(rows: row..<(row + count), of: source)
         return row + count
     }

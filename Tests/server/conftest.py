@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import stat
+
 import pytest
 import requests
 
@@ -47,6 +49,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(predicate, timeout=15, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def make_hook(directory, name, script, shell="/bin/sh"):
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!{shell}\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
 def weblog_lines():
     return WEBLOG.read_bytes().splitlines(keepends=True)
 
@@ -70,8 +88,8 @@ class Segd:
         self.proc = None
         self.log = self.workdir / "segd.log"
 
-    def start(self, extra=()):
-        args = [str(BUILD / "segd"), "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data),
+    def start(self, extra=(), wrapper=()):
+        args = [*wrapper, str(BUILD / "segd"), "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data),
                 "--schemas-dir", str(self.schemas), "--tenants", str(self.tenants), "--flush-interval", "200ms",
                 *self.extra, *extra]
         env = {**os.environ, **self.env}

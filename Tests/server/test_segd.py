@@ -4,14 +4,13 @@ import json
 import os
 import signal
 import socket
-import stat
 import subprocess
 import threading
 import time
 
 import requests
 
-from conftest import TOKENS, weblog_lines
+from conftest import TOKENS, make_hook, wait_for, weblog_lines
 
 LINES = weblog_lines()
 
@@ -19,14 +18,6 @@ LINES = weblog_lines()
 def app_line(n, ts="2026-11-01T00:00:00Z"):
     return json.dumps({"ts": ts, "n": n, "msg": f"m{n}"}).encode() + b"\n"
 
-
-def wait_for(predicate, timeout=15, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # Auth, routing and the status codes
@@ -254,12 +245,6 @@ def test_rotation_by_time(segd):
     assert len(server.files("acme/weblog/rotated/*.seg")) == 2
     assert server.records("acme") == [json.loads(line) for line in LINES[:20]]
 
-
-def make_hook(directory, name, script):
-    directory.mkdir(exist_ok=True)
-    path = directory / name
-    path.write_text("#!/bin/sh\n" + script)
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
 def test_hooks_get_the_segment_and_its_environment(segd, tmp_path):

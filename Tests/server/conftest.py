@@ -43,6 +43,14 @@ APP_SCHEMA = {
 }
 
 
+def slow_down(server, tenant="globex", per_minute=1, burst=10):
+    """Rewrites a (not yet started) server's tenants file: `tenant` gets `per_minute` records a
+    minute and a small burst, so that its bucket stays empty once spent."""
+    tenants = json.loads(server.tenants.read_text())
+    tenants["tenants"][tenant].update(records_per_second=per_minute / 60, burst=burst)
+    server.tenants.write_text(json.dumps(tenants))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

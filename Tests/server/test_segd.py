@@ -49,7 +49,7 @@ def test_auth_errors(segd):
     r = server.post([app_line(1)], stream="../../etc", tenant="globex")
     assert r.status_code == 404
     r = requests.get(server.url + "/v1/nothing")
-    assert r.status_code == 404 and r.json() == {"error": "no route GET /v1/nothing: see segd --help for the API"}
+    assert r.status_code == 404 and r.json()["error"] == "no route GET /v1/nothing: see segd --help for the API"
 
 
 def test_content_type_encoding_and_size_errors(segd):
@@ -83,7 +83,8 @@ def test_a_bad_line_rejects_the_whole_request(segd):
     bad = b'{"ts":"2026-11-01T00:00:00Z","method":"GET","path":"/","status":"200"}\n'
     r = server.post(LINES[:3] + [bad] + LINES[3:6])
     assert r.status_code == 400
-    assert r.json() == {"error": "expected an integer, got a string", "line": 4, "field": "status"}
+    body = r.json()
+    assert body.pop("request_id") and body == {"error": "expected an integer, got a string", "line": 4, "field": "status"}
     r = server.post(LINES[:2] + [b"not json\n"])
     assert r.status_code == 400 and r.json()["line"] == 3
     assert server.tail(10).content == b""
@@ -123,8 +124,7 @@ def test_rate_limit_answers_429_with_retry_after(segd):
 
 def test_disk_quota_answers_507_for_that_tenant_only(segd):
     server = segd()
-    assert server.post([app_line(1)], stream="app", tenant="tiny").status_code == 200
-    wait_for(lambda: server.post([app_line(2)], stream="app", tenant="tiny").status_code == 507, what="quota refresh")
+    # tiny's quota is 1 byte: the request itself counts.
     r = server.post([app_line(3)], stream="app", tenant="tiny")
     assert r.status_code == 507 and "quota" in r.json()["error"]
     assert server.post(LINES[:10]).status_code == 200

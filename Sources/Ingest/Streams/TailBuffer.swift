@@ -108,12 +108,13 @@ public final class TailBuffer: @unchecked Sendable {
         var spans: [Range<Int>] = []
         var size = 0
         var end = body.count
+        let bytes = body.bindMemory(to: UInt8.self)
         while end > 0 && spans.count < limit {
             var start = end
-            while start > 0 && body[start - 1] != 0x0A { start -= 1 }
+            while start > 0 && bytes[start - 1] != 0x0A { start -= 1 }
             var stop = end
             if stop > start && body[stop - 1] == 0x0D { stop -= 1 }
-            if body[start..<stop].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+            if stop > start && body[start..<stop].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
                 guard size + (stop - start) + 1 <= budget else { break }
                 spans.append(start..<stop)
                 size += stop - start + 1

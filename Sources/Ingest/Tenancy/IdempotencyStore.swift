@@ -168,7 +168,8 @@ public final class IdempotencyStore: @unchecked Sendable {
         enum Plan { case append([UInt8]), rewrite([UInt8]) }
         // `covered`: how many bytes at the front of `unwritten` this I/O makes durable.
         let (plan, covered): (Plan?, Int) = lock.withLock {
-            let compact = deadLines > 1024 && deadLines > answers.count
+            // At most twice the live lines (plus a few) stay in the file.
+            let compact = deadLines > 64 && deadLines > answers.count
             if mustRewrite || compact {
                 var all: [UInt8] = []
                 for (key, answer) in answers { all.append(contentsOf: Self.line(key, answer)) }

@@ -42,9 +42,9 @@ struct ServerSettings: Sendable {
     /// than the in-flight bound) are refused here, not at the first request.
     func validate() throws {
         try SettingBounds.size("--max-body", maxBody, 1 << 10 ... 1 << 30)
-        try SettingBounds.size("--max-line", maxLine, 64 ... maxBody, upperName: "--max-body")
+        try SettingBounds.size("--max-line", maxLine, 64 ... 64 << 20)
         try SettingBounds.duration("--flush-interval", flushInterval, 10_000_000 ... 3_600_000_000_000)
-        try SettingBounds.size("--segment-max-bytes", segmentMaxBytes, 64 << 10 ... 64 << 30)
+        try SettingBounds.size("--segment-max-bytes", segmentMaxBytes, 1 << 10 ... 64 << 30)
         try SettingBounds.duration("--rotate-interval", rotateInterval, 1_000_000_000 ... 7 * 86_400_000_000_000)
         try SettingBounds.duration("--shutdown-timeout", shutdownTimeout, 1_000_000_000 ... 3_600_000_000_000)
         try SettingBounds.duration("--drain-delay", drainDelay, 0 ... 600_000_000_000)

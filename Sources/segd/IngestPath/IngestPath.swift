@@ -85,7 +85,7 @@ struct IngestPath: Sendable {
             throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
         }
         if let wait = limits.waitBeforeBody() {
-            throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(tenant.recordsPerSecond) records/s; retry after \(wait) s", retryAfter: wait)
+            throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(Self.rate(tenant)) records/s; retry after \(wait) s", retryAfter: wait)
         }
         guard limits.enter() else {
             throw APIError(.tooManyRequests, "concurrency", "tenant '\(tenant.name)' has \(tenant.maxConcurrentRequests) requests in progress already; wait for them", retryAfter: 1)
@@ -190,7 +190,7 @@ struct IngestPath: Sendable {
         }
         if let wait = admission.limits.take(records: records) {
             store.discard(prepared)
-            throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(tenant.recordsPerSecond) records/s; retry after \(wait) s", retryAfter: wait)
+            throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(Self.rate(tenant)) records/s; retry after \(wait) s", retryAfter: wait)
         }
         do {
             try await store.commit(prepared)
@@ -210,4 +210,9 @@ struct IngestPath: Sendable {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+
+    private static func rate(_ tenant: Tenant) -> String {
+        let rate = tenant.recordsPerSecond
+        return rate == rate.rounded() ? String(Int(rate)) : String(rate)
+    }
 }

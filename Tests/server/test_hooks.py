@@ -91,7 +91,7 @@ def test_a_journaled_run_is_queued_once_after_a_crash(segd, tmp_path):
     out.mkdir()
     # Each run notes its start and end; two runs of one segment at once would overlap.
     make_hook(hooks, "slow", f'echo "start $1 $(date +%s.%N)" >> "{out}/log"\nsleep 1\necho "end $1 $(date +%s.%N)" >> "{out}/log"\n')
-    server = segd(["--hooks-dir", str(hooks), "--segment-max-bytes", "64KiB", "--flush-interval", "1h", "--block-rows", "100"])
+    server = segd(["--hooks-dir", str(hooks), "--segment-max-bytes", "4KiB", "--flush-interval", "1h", "--block-rows", "100"])
     for i in range(0, 1000, 100):
         assert server.post(LINES[i:i + 100]).status_code == 200
     server.kill()  # nothing flushed: the log holds it all, and replay seals segments during recovery

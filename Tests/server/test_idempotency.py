@@ -12,6 +12,12 @@ from conftest import weblog_lines
 LINES = weblog_lines()
 
 
+def key_file(server, tenant="acme"):
+    """The tenant's key file (older builds named it idempotency-keys)."""
+    new, old = server.data / tenant / "_idempotency", server.data / tenant / "idempotency-keys"
+    return old if old.exists() and not new.exists() else new
+
+
 def keys_held(server, tenant="acme"):
     for line in server.metrics().splitlines():
         if line.startswith(f'segd_idempotency_keys{{tenant="{tenant}"}}'):
@@ -64,8 +70,7 @@ def test_an_unreadable_key_line_does_not_empty_the_key_file(segd):
     server = segd()
     assert server.post(LINES[:10], headers={"Idempotency-Key": "batch-1"}).status_code == 200
     assert server.stop() == 0
-    key_file = server.data / "acme" / "_idempotency"
-    with open(key_file, "ab") as f:
+    with open(key_file(server), "ab") as f:
         f.write(b"1\t1\tweblog\t-\tbad-\xff-key\n")  # not UTF-8
     server.start()
     r = server.post(LINES[:10], headers={"Idempotency-Key": "batch-1"})
@@ -85,9 +90,8 @@ def test_a_torn_last_key_line_is_ignored(segd):
     server = segd()
     assert server.post(LINES[:10], headers={"Idempotency-Key": "batch-1"}).status_code == 200
     assert server.stop() == 0
-    key_file = server.data / "acme" / "_idempotency"
     now = time.time_ns()
-    with open(key_file, "ab") as f:
+    with open(key_file(server), "ab") as f:
         f.write(f"{now}\t5\tweblog\tbatch-9".encode())  # a crash mid-line: no newline
     server.start()
     r = server.post(LINES[10:15], headers={"Idempotency-Key": "batch-9"})

@@ -58,12 +58,12 @@ def test_expired_keys_leave_memory_and_the_key_file_is_compacted(segd):
     server = segd(["--idempotency-ttl", "1s"])
     for i in range(300):
         assert server.post(LINES[i % 1000:i % 1000 + 1], headers={"Idempotency-Key": f"key-{i}"}).status_code == 200
-    key_file = server.data / "acme" / "_idempotency"
+    path = key_file(server)
     deadline = time.time() + 60
-    while time.time() < deadline and not (keys_held(server) == 0 and key_file.exists() and key_file.stat().st_size == 0):
+    while time.time() < deadline and not (keys_held(server) == 0 and path.exists() and path.stat().st_size == 0):
         time.sleep(0.5)
     assert keys_held(server) == 0, "every expired key left memory"
-    assert key_file.stat().st_size == 0, "the key file was compacted while running"
+    assert path.stat().st_size == 0, "the key file was compacted while running"
 
 
 def test_an_unreadable_key_line_does_not_empty_the_key_file(segd):

@@ -53,7 +53,7 @@ def test_request_bytes_in_flight_are_bounded_node_wide(segd):
         response = rawhttp.read_response(s, timeout=5)
     assert time.time() - started < 1
     assert rawhttp.status(response) == 503 and b"Retry-After: 1" in response and b"--max-inflight-bytes" in response, response
-    # Small requests still fit beside them... no: the bound is full; once the uploads go, all is well.
+    # Once the uploads go, their bytes are given back.
     for s in slow:
         s.close()
     time.sleep(0.5)

@@ -34,17 +34,19 @@ def test_a_content_type_without_a_media_type_is_415_and_the_node_lives(segd, val
     alive(server)
 
 
-HOSTILE_HEADERS = [
-    "Content-Encoding: ", "Content-Encoding: ,", "Content-Encoding: gzip,,gzip", "Content-Encoding: \u00ff",
-    "Authorization: Bearer", "Authorization: Bearer ", "Authorization: bearer  \u00e9", "Authorization: ",
-    "Idempotency-Key: ", "Idempotency-Key: a b", "Idempotency-Key: " + "k" * 300, "Idempotency-Key: \u00ff",
-    "Expect: ", "Expect: 100-continue, foo", "Expect: \u00e9",
-]
+# Each header value, and the answers it may get: never a crash, never a 5xx.
+HOSTILE_HEADERS = {
+    "Content-Encoding: ": {200}, "Content-Encoding: ,": {200}, "Content-Encoding: gzip,,gzip": {415},
+    "Content-Encoding: \u00ff": {415},
+    "Authorization: Bearer": {401}, "Authorization: Bearer ": {401}, "Authorization: bearer  \u00e9": {401}, "Authorization: ": {401},
+    "Idempotency-Key: ": {400}, "Idempotency-Key: a b": {400}, "Idempotency-Key: " + "k" * 300: {400}, "Idempotency-Key: \u00ff": {400},
+    "Expect: ": {417}, "Expect: 100-continue, foo": {417}, "Expect: \u00e9": {417},
+}
 
 
 def test_hostile_header_values_are_answered_never_crash(segd):
     server = segd()
-    for header in HOSTILE_HEADERS:
+    for header, expected in HOSTILE_HEADERS.items():
         name = header.split(":", 1)[0]
         head = rawhttp.post_head(length=len(LINES[0]))
         if name == "Authorization":
@@ -53,8 +55,7 @@ def test_hostile_header_values_are_answered_never_crash(segd):
         with rawhttp.connect(server) as s:
             s.sendall(head + LINES[0])
             response = rawhttp.read_response(s)
-        code = rawhttp.status(response)
-        assert code is not None and code < 500 and code != 200 or name == "Content-Encoding" and code in (200, 415), (header, response)
+        assert rawhttp.status(response) in expected, (header, response)
         assert response.split(b"\r\n\r\n", 1)[1].startswith(b"{"), (header, response)
         alive(server)
 

@@ -44,8 +44,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A request head was read and its end not yet.
     private var requestOpen = false
-    /// A request waits for the end of its answer.
-    private var responseOpen = false
+    /// Requests whose answer has not ended yet (more than one when a client pipelines).
+    private var responsesPending = 0
     /// The final answer's head for the current request was written.
     private var responseStarted = false
     /// This handler answered the current request itself: the application's own writes are dropped.
@@ -93,8 +93,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case let .head(head):
             activity.expectingHead = false
             requestOpen = true
-            responseOpen = true
-            responseStarted = false
+            if responsesPending == 0 { responseStarted = false }
+            responsesPending += 1
             answeredHere = false
             firstRequest = false
             if let refusal = refusal(of: head) {
@@ -157,7 +157,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             responseStarted = true
-            if requestOpen || closeAfterResponse {
+            // The answer of the request still being read: its body is not wanted any more.
+            let early = requestOpen && responsesPending == 1
+            if early || closeAfterResponse {
                 closeAfterResponse = true
                 response.headerFields[.connection] = "close"
                 context.write(wrapOutboundOut(.head(response)), promise: promise)
@@ -167,11 +169,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body:
             context.write(data, promise: promise)
         case .end:
-            responseOpen = false
+            responsesPending -= 1
             let flushed = context.eventLoop.makePromise(of: Void.self)
             flushed.futureResult.cascade(to: promise)
             context.writeAndFlush(data, promise: flushed)
-            if requestOpen {
+            if responsesPending > 0 {
+                // A pipelined request is next; its answer has not started.
+                responseStarted = false
+            } else if requestOpen {
                 // Answered before the body was read: stop sending, read and drop the rest a while.
                 lingerStarted = .now()
                 flushed.futureResult.assumeIsolated().whenSuccess { context.close(mode: .output, promise: nil) }
@@ -206,7 +211,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if requestOpen && !responseStarted {
                 answer(context, .serviceUnavailable, "this node is shutting down and stopped reading your upload; nothing was stored, retry (the load balancer sends you to another node)",
                        retryAfter: 1, interrupting: .shuttingDown)
-            } else if !responseOpen || lingerStarted != nil {
+            } else if responsesPending == 0 || lingerStarted != nil {
                 context.close(promise: nil)
             } else {
                 closeAfterResponse = true
@@ -247,7 +252,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return min(lingerStarted + policy.lingerTime, activity.lastRead + policy.lingerPause)
         }
         if requestOpen { return activity.lastRead + policy.bodyTimeout }
-        if responseOpen { return nil }
+        if responsesPending > 0 { return nil }
         if let started = activity.headStarted { return started + headerTimeout }
         return idleSince + (firstRequest ? headerTimeout : policy.idleTimeout)
     }

@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
+        // glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration), for hooks.
+        .systemLibrary(name: "CSpawn"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
         .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
@@ -44,7 +46,7 @@ let package = Package(
         // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
         // active segments, checkpoints, rotation, idempotency records, archival hooks.
         .target(name: "Ingest", dependencies: [
-            "SegmentFormat", "NDJSON",
+            "SegmentFormat", "NDJSON", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -44,6 +44,15 @@ import Testing
         #expect(gone)
     }
 
+    @Test func theHookInheritsNoDescriptorOfSegds() throws {
+        let fd = open(dir + "/held", O_WRONLY | O_CREAT, 0o644)  // without O_CLOEXEC
+        defer { close(fd) }
+        let (ending, output) = process("ls /proc/self/fd").run()
+        #expect(ending == .exited(0))
+        // 0, 1, 2 and the descriptor ls opens to list the directory.
+        #expect(String(decoding: output, as: UTF8.self).split(separator: "\n").count <= 4)
+    }
+
     @Test func stdinIsDevNullAndNoSignalIsBlocked() {
         let (ending, output) = process("readlink /proc/self/fd/0; grep SigBlk /proc/self/status").run()
         #expect(ending == .exited(0))

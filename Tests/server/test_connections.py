@@ -90,6 +90,23 @@ def test_a_slow_upload_that_keeps_coming_is_not_cut(segd):
     assert rawhttp.status(response) == 200, response
 
 
+def test_curl_at_a_limited_rate_is_not_cut_by_the_body_timeout(segd, tmp_path):
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    # curl's limiter sends in bursts a few seconds apart at most; the upload takes longer than
+    # the body timeout in all, and is not cut, because bytes keep coming.
+    server = segd(["--body-timeout", "5s"])
+    body = tmp_path / "body.ndjson"
+    body.write_bytes(b"".join(LINES[:150]))  # ~30 KB at 4 KB/s: about 7 s
+    out = subprocess.run(["curl", "-sS", "--limit-rate", "4K", "-H", "Expect:", "-w", "\n%{http_code} %{time_total}",
+                          "-H", "Authorization: Bearer acme-token", "-H", "Content-Type: application/x-ndjson",
+                          "--data-binary", f"@{body}", f"{server.url}/v1/streams/weblog/records"],
+                         capture_output=True, text=True, check=True)
+    answer, status = out.stdout.rsplit("\n", 1)
+    code, seconds = status.split()
+    assert code == "200" and json.loads(answer) == {"accepted": 150} and float(seconds) > 5, out.stdout
+
+
 def test_health_answers_when_the_connection_cap_is_reached(segd):
     server = segd(["--max-connections", "50", "--header-timeout", "30s"])
     idle = [rawhttp.connect(server) for _ in range(60)]

@@ -36,7 +36,10 @@ final class SegmentInputs {
                 guard let location = S3Location(path) else { throw S3ConfigurationError("\(path): not an s3://BUCKET/KEY address with a valid bucket name") }
                 let archive = try makeArchive()
                 let lookback = options.lookback
-                sources += try AsyncBridge.wait { try await archive.sources(location, since: since, until: until, lookbackHours: lookback) }
+                let found = try AsyncBridge.wait { try await archive.sources(location, since: since, until: until, lookbackHours: lookback) }
+                // As for a local path that does not exist; with a time range, no segment is an answer.
+                if found.isEmpty && since == nil && until == nil { throw S3Error(.noSuchKey, location, "no segment under this path") }
+                sources += found
                 continue
             }
             for file in try SegmentPaths.expand([path]) {

@@ -87,7 +87,7 @@ class FaultProxy:
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        record = {"method": h.command, "path": urllib.parse.unquote(parsed.path), "query": {k: v[0] for k, v in query.items()},
+        record = {"raw": h.path, "method": h.command, "path": urllib.parse.unquote(parsed.path), "query": {k: v[0] for k, v in query.items()},
                   "headers": {k.lower(): v for k, v in h.headers.items()}}
         key = (h.command, parsed.path, parsed.query, record["headers"].get("range"))
         with self._lock:

@@ -117,7 +117,7 @@ def test_each_level_of_the_path_reads_what_is_under_it(archive):
         paths = sorted(archive.local.glob(local)) if "*" in local else [archive.local / local]
         assert segcat_run(archive, url).stdout == segcat_run(archive, *paths).stdout, url
     key = archive.s3.keys(archive.bucket, f"{PREFIX}/globex")[0]
-    one = segcat_run(archive, f"s3://{archive.bucket}/{key}", "--count")
+    one = segcat_run(archive, f"s3://{archive.bucket}/{key}", "--count", "--format", "csv")
     assert one.returncode == 0 and one.stdout == "count\n100\n", one.stderr
 
 
@@ -197,14 +197,14 @@ def test_the_footer_cache_saves_every_footer_request(archive, tmp_path):
 
 def test_a_rewritten_object_misses_the_cache(archive, tmp_path):
     """Same key, other content: another ETag, so the old footer is never used for the new bytes."""
-    world = new_world(tmp_path / "w", archive.moto, archive.segcat)
+    world = new_world(tmp_path, archive.moto, archive.segcat)
     local = sorted((archive.local / "acme" / "weblog" / "rotated").glob("*.seg"))
     key = f"{PREFIX}/acme/weblog/dt=2026-11-01/hour=00/x.seg"
     world.s3.client.put_object(Bucket=world.bucket, Key=key, Body=local[0].read_bytes())
     url = f"s3://{world.bucket}/{PREFIX}"
-    assert segcat_run(world, url, "--count", cache=tmp_path / "c").stdout == "count\n200\n"
+    assert segcat_run(world, url, "--count", "--format", "csv", cache=tmp_path / "c").stdout == "count\n200\n"
     world.s3.client.put_object(Bucket=world.bucket, Key=key, Body=local[1].read_bytes())
-    again = segcat_run(world, url, "--count", "--stats", cache=tmp_path / "c")
+    again = segcat_run(world, url, "--count", "--format", "csv", "--stats", cache=tmp_path / "c")
     assert again.stdout == "count\n180\n"
     assert stats_line(again.stderr)["misses"] == 1
 

@@ -23,7 +23,7 @@ struct CredentialChainTests {
         #expect(found == AWSCredentials(accessKeyID: "ENVKEY", secretAccessKey: "envsecret", sessionToken: "envtoken", source: "environment"))
     }
 
-    @Test func halfAKeyPairInTheEnvironmentIsAnError() {
+    @Test func halfAKeyPairInTheEnvironmentIsAnError() throws {
         #expect(throws: CredentialError.self) { try CredentialChain.environmentCredentials(["AWS_ACCESS_KEY_ID": "K"]) }
         #expect(throws: CredentialError.self) { try CredentialChain.environmentCredentials(["AWS_SECRET_ACCESS_KEY": "S"]) }
         #expect(try CredentialChain.environmentCredentials(["AWS_ACCESS_KEY_ID": ""]) == nil)

@@ -7,8 +7,10 @@ import S3
 /// a key ending in `.seg` is one object; a `dt=` or `hour=` partition is listed within the time
 /// range; any other prefix is explored with delimiter listings until streams are found (a prefix
 /// whose first child is a `dt=` partition), and each stream is listed from the first partition
-/// that can hold matching records to the last (`PartitionRange`), page by page. Without a time
-/// range, everything under the path is listed. Objects come back in key order.
+/// that can hold matching records to the last (`PartitionRange`), page by page: one day prefix at a
+/// time for ranges of up to `maxDaysListedApart` days, else in one listing that starts after the
+/// first partition and stops at the last. Without a time range, everything under the path is
+/// listed. Objects come back in key order.
 public struct ArchiveListing: Sendable {
     /// Bound on how deep exploration goes looking for streams below a path.
     static let maxDepth = 8
@@ -68,10 +70,32 @@ public struct ArchiveListing: Sendable {
         return entries.sorted { $0.key < $1.key }
     }
 
+    /// Ranges of at most this many days are listed one `dt=` day at a time: a listing then returns
+    /// only keys of days in the range, not every later key up to a page's end.
+    static let maxDaysListedApart = 92
+
     /// Lists `prefix` (a stream or one of its partitions) from the first partition of the range
     /// to the last, all pages.
     private func listRange(_ bucket: String, _ prefix: String, stream: String) async throws -> [Entry] {
         let range = PartitionRange(streamPrefix: stream, since: since, until: until, lookbackHours: lookbackHours)
+        guard range.overlaps(prefix: prefix) else { return [] }
+        guard let days = PartitionRange.dayPrefixes(streamPrefix: stream, since: since, until: until, lookbackHours: lookbackHours,
+                                                    maxDays: Self.maxDaysListedApart) else {
+            return try await list(bucket, prefix, range)
+        }
+        var entries: [Entry] = []
+        for day in days {
+            if day.hasPrefix(prefix) {
+                entries += try await list(bucket, day, range)
+            } else if prefix.hasPrefix(day) {
+                entries += try await list(bucket, prefix, range)
+            }
+        }
+        return entries
+    }
+
+    /// Every page of `prefix` within `range`.
+    private func list(_ bucket: String, _ prefix: String, _ range: PartitionRange) async throws -> [Entry] {
         guard range.overlaps(prefix: prefix) else { return [] }
         var entries: [Entry] = []
         var token: String?

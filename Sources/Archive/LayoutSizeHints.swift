@@ -6,14 +6,16 @@
 /// what it shows, so a query over many small segments fetches close to the bytes it needs instead
 /// of a fixed guess for each. An actor: shared by all the reads of one command.
 actor LayoutSizeHints {
-    /// Defaults for a stream not seen yet: most headers (schema and column table) fit in 4 KiB, and
-    /// most footers of segments up to a few dozen blocks in 16 KiB.
-    static let defaultHeader = 4 << 10
-    static let defaultFooter = 16 << 10
+    /// Defaults for a stream not seen yet: most headers (schema and column table) fit in 2 KiB, and
+    /// the footers of segments of a block or two. A larger one costs one more request, once per
+    /// stream; a larger default would cost its excess on every stream's first segment (a query over
+    /// many streams of small segments fetched 1.5x the bytes it needed with 4 + 16 KiB).
+    static let defaultHeader = 2 << 10
+    static let defaultFooter = 2 << 10
+
     /// Added to the largest size seen, so that a slightly larger header or footer (another node's
-    /// name, longer string stats) still fits in one request.
-    static let headerSlack = 256
-    static let footerSlack = 1 << 10
+    /// name, longer string stats, another block) still fits in one request.
+    static func slack(_ size: Int) -> Int { 128 + size / 8 }
 
     private struct Seen {
         var header = 0
@@ -26,7 +28,7 @@ actor LayoutSizeHints {
     /// Sizes to ask for a segment of `stream`. The first caller for a stream gets the defaults at
     /// once and must call `learned` (or `abandon`) later; the others wait until it has.
     func sizes(for stream: String) async -> (header: Int, footer: Int) {
-        if let s = seen[stream] { return (s.header + Self.headerSlack, s.footer + Self.footerSlack) }
+        if let s = seen[stream] { return (s.header + Self.slack(s.header), s.footer + Self.slack(s.footer)) }
         if waiting[stream] == nil {
             waiting[stream] = []
             return (Self.defaultHeader, Self.defaultFooter)
@@ -46,7 +48,7 @@ actor LayoutSizeHints {
 
     /// The first read of `stream` failed before it learned anything: let the others go on with defaults.
     func abandon(stream: String) {
-        if seen[stream] == nil { seen[stream] = Seen(header: Self.defaultHeader - Self.headerSlack, footer: Self.defaultFooter - Self.footerSlack) }
+        if seen[stream] == nil { seen[stream] = Seen(header: Self.defaultHeader, footer: Self.defaultFooter) }
         release(stream)
     }
 

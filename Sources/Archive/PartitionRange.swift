@@ -26,6 +26,21 @@ public struct PartitionRange: Sendable, Equatable {
         }
     }
 
+    /// The `dt=` day prefixes under `streamPrefix` from the first partition of the range to the last,
+    /// when both ends are set and at most `maxDays` apart; nil otherwise.
+    public static func dayPrefixes(streamPrefix: String, since: Int64?, until: Int64?, lookbackHours: Int, maxDays: Int) -> [String]? {
+        guard let since, let until, until > since else { return nil }
+        let first = floorDay(floorHour(since) - Int64(max(0, lookbackHours)))
+        let last = floorDay(floorHour(until &- 1))
+        guard last - first < Int64(maxDays) else { return nil }
+        return (first...last).map { streamPrefix + String(partition(hour: $0 * 24).prefix(13)) + "/" }
+    }
+
+    /// Days since the epoch of an hour since the epoch (floored).
+    static func floorDay(_ hour: Int64) -> Int64 {
+        hour >= 0 ? hour / 24 : (hour - 23) / 24
+    }
+
     /// Whether `key` is inside the bounds.
     public func contains(_ key: String) -> Bool {
         if let startAfter, !(key > startAfter) { return false }

@@ -13,11 +13,14 @@ import SegmentFormat
 /// after the first names the object's ETag (`If-Match`), so bytes of two versions never mix. An
 /// object without a valid footer is fetched whole and its complete blocks recovered.
 public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
-    /// Gap below which two chunk ranges are fetched as one. On moto over loopback a request costs
-    /// about as much as 16 KiB more of body (tools/bench/s3query measures it); against S3 itself a
-    /// request's first-byte latency is worth far more, but bytes fetched stay within 1.3x of those
-    /// needed only while gaps stay small next to chunks.
+    /// Two chunk ranges are fetched as one when the bytes between them are at most `coalesceGap`
+    /// and, with the gaps already joined, at most `coalesceWaste` of the chunk bytes they join.
+    /// A request costs about as much time as 16 KiB more of body on moto over loopback
+    /// (tools/bench/s3query measures it), and more against S3 itself (its first byte takes tens of
+    /// milliseconds); the ratio keeps the bytes fetched within 1.25x of the chunks needed, however
+    /// small the chunks of small segments are.
     public static let coalesceGap = 16 << 10
+    public static let coalesceWaste = 0.25
     /// Largest single GET: splits big reads so they proceed in parallel.
     public static let maxRequestBytes = 8 << 20
 
@@ -158,11 +161,33 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
         }
     }
 
+    /// `ranges` sorted and joined across gaps of at most `coalesceGap` bytes, while the gap bytes
+    /// joined stay within `coalesceWaste` of the range bytes.
+    static func coalesce(_ ranges: [Range<Int>]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var useful = 0, waste = 0
+        for r in ReadPlan.merge(ranges, gap: 0) {
+            if let last = out.last {
+                let gap = r.lowerBound - last.upperBound
+                if gap <= coalesceGap && Double(waste + gap) <= coalesceWaste * Double(useful + r.count) {
+                    out[out.count - 1] = last.lowerBound..<r.upperBound
+                    useful += r.count
+                    waste += gap
+                    continue
+                }
+            }
+            out.append(r)
+            useful = r.count
+            waste = 0
+        }
+        return out
+    }
+
     public func read(_ ranges: [Range<Int>], of layout: SegmentLayout) async throws -> SegmentBytes {
         if let whole = layout.wholeFile { return SegmentBytes(wholeFile: whole) }
         statistics.update { $0.bytesNeeded += ranges.reduce(0) { $0 + $1.count } }
         var pieces: [Range<Int>] = []
-        for r in ReadPlan.merge(ranges, gap: Self.coalesceGap) {
+        for r in Self.coalesce(ranges) {
             var start = r.lowerBound
             while start < r.upperBound {
                 let end = min(r.upperBound, start + Self.maxRequestBytes)

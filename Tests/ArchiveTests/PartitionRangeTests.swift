@@ -38,4 +38,12 @@ struct PartitionRangeTests {
         #expect(!r.overlaps(prefix: "s/dt=2026-11-03/"))
         #expect(!r.overlaps(prefix: "s/dt=2026-11-01/"))
     }
+
+    @Test func shortRangesAreListedOneDayAtATime() {
+        let days = PartitionRange.dayPrefixes(streamPrefix: "s/", since: Self.t - 10 * Self.hour - 1, until: Self.t + 14 * Self.hour,
+                                              lookbackHours: 1, maxDays: 92)
+        #expect(days == ["s/dt=2026-11-01/", "s/dt=2026-11-02/", "s/dt=2026-11-03/"])
+        #expect(PartitionRange.dayPrefixes(streamPrefix: "s/", since: Self.t, until: nil, lookbackHours: 1, maxDays: 92) == nil)
+        #expect(PartitionRange.dayPrefixes(streamPrefix: "s/", since: Self.t - 200 * 24 * Self.hour, until: Self.t, lookbackHours: 1, maxDays: 92) == nil)
+    }
 }

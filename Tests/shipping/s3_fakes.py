@@ -56,7 +56,11 @@ class FaultProxy:
                 pass
 
             def do_GET(self):
-                proxy._handle(self)
+                try:
+                    proxy._handle(self)
+                except OSError:
+                    # The client gave up first (its timeout, after a "slow" answer).
+                    self.close_connection = True
 
             do_PUT = do_HEAD = do_POST = do_DELETE = do_GET
 
@@ -72,9 +76,10 @@ class FaultProxy:
             self.requests.clear()
             self.faults.clear()
 
-    def body_bytes(self):
-        """Body bytes of every answer passed on from upstream."""
-        return sum(r.get("bytes", 0) for r in self.requests)
+    def body_bytes(self, lists=None):
+        """Body bytes of every answer passed on from upstream (only of listings, or only of the
+        rest, when `lists` is True or False)."""
+        return sum(r.get("bytes", 0) for r in self.requests if lists is None or ("list-type" in r["query"]) == lists)
 
     def lists(self):
         return [r for r in self.requests if "list-type" in r["query"]]

@@ -151,15 +151,28 @@ def test_partition_pruning_shows_in_the_list_requests(archive):
         local = segcat_run(archive, archive.local, "--since", "2026-11-02T10:00:00Z", "--until", "2026-11-02T10:30:00Z", "--count")
         assert result.stdout == local.stdout
         ranged = [r["query"] for r in proxy.lists() if "delimiter" not in r["query"]]
-        # One listing per stream, from the hour before --since to the hour of --until.
+        # One listing per stream, of the one day in range, from the hour before --since.
         assert sorted((q["prefix"], q.get("start-after")) for q in ranged) == [
-            (f"{PREFIX}/acme/weblog/", f"{PREFIX}/acme/weblog/dt=2026-11-02/hour=09"),
-            (f"{PREFIX}/globex/weblog/", f"{PREFIX}/globex/weblog/dt=2026-11-02/hour=09"),
+            (f"{PREFIX}/acme/weblog/dt=2026-11-02/", f"{PREFIX}/acme/weblog/dt=2026-11-02/hour=09"),
+            (f"{PREFIX}/globex/weblog/dt=2026-11-02/", f"{PREFIX}/globex/weblog/dt=2026-11-02/hour=09"),
         ]
         read = {r["path"].split("/dt=")[1].split("/")[0] + "/" + r["path"].split("/")[-2] for r in proxy.gets()}
         assert read <= {"2026-11-02/hour=09", "2026-11-02/hour=10"}, read
         stats = stats_line(result.stderr)
         assert stats["objects"] == 3 and stats["lists"] == len(proxy.lists())
+    finally:
+        proxy.stop()
+
+
+def test_a_range_across_midnight_lists_both_days_only(archive):
+    proxy = FaultProxy(archive.moto.url)
+    try:
+        args = ["--since", "2026-11-02T23:30:00Z", "--until", "2026-11-03T07:00:00Z", "--select", "ts"]
+        result = segcat_run(archive, f"{archive.url}/acme/weblog", *args, endpoint=proxy.url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == segcat_run(archive, archive.local / "acme", *args).stdout
+        assert [r["query"]["prefix"] for r in proxy.lists() if "delimiter" not in r["query"]] == [
+            f"{PREFIX}/acme/weblog/dt=2026-11-02/", f"{PREFIX}/acme/weblog/dt=2026-11-03/"]
     finally:
         proxy.stop()
 

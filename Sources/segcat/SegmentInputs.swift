@@ -28,8 +28,9 @@ final class SegmentInputs {
         return made
     }
 
-    /// The sources of `paths`. `s3://` paths are listed within `[since, until)`.
-    func sources(_ paths: [String], since: Int64? = nil, until: Int64? = nil) throws -> [any SegmentSource] {
+    /// The sources of `paths`. `s3://` paths are listed within `[since, until)`. A path without a
+    /// segment is reported through `note` and adds nothing.
+    func sources(_ paths: [String], since: Int64? = nil, until: Int64? = nil, note: (String) -> Void = { _ in }) throws -> [any SegmentSource] {
         var sources: [any SegmentSource] = []
         for path in paths {
             if path.hasPrefix("s3://") {
@@ -37,12 +38,12 @@ final class SegmentInputs {
                 let archive = try makeArchive()
                 let lookback = options.lookback
                 let found = try AsyncBridge.wait { try await archive.sources(location, since: since, until: until, lookbackHours: lookback) }
-                // As for a local path that does not exist; with a time range, no segment is an answer.
-                if found.isEmpty && since == nil && until == nil { throw S3Error(.noSuchKey, location, "no segment under this path") }
+                // As for a local directory without segments; with a time range, no segment is an answer.
+                if found.isEmpty && since == nil && until == nil { note("\(path): no segment (*.seg object) under this path") }
                 sources += found
                 continue
             }
-            for file in try SegmentPaths.expand([path]) {
+            for file in try SegmentPaths.expand([path], note: note) {
                 if file == "-" {
                     sources.append(LocalSegmentSource(name: file, bytes: SegmentData(StandardInput.readAll()), files: files))
                 } else {

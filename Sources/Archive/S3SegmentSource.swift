@@ -15,10 +15,11 @@ import SegmentFormat
 public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
     /// Two chunk ranges are fetched as one when the bytes between them are at most `coalesceGap`
     /// and, with the gaps already joined, at most `coalesceWaste` of the chunk bytes they join.
-    /// A request costs about as much time as 16 KiB more of body on moto over loopback
-    /// (tools/bench/s3query measures it), and more against S3 itself (its first byte takes tens of
-    /// milliseconds); the ratio keeps the bytes fetched within 1.25x of the chunks needed, however
-    /// small the chunks of small segments are.
+    /// Measured (tools/bench/s3query, docs/benchmarks.md): a ranged GET costs moto the same 6-9 ms
+    /// for 100 bytes or 4 MiB, and S3 tens of milliseconds to a first byte, so joining always saves
+    /// time; the bound comes from the bytes: joining every gap up to 16 KiB fetched 3.8x what a
+    /// two-column query needed from daily segments (the columns between came along), these
+    /// bounds 1.03-1.15x, however small the chunks.
     public static let coalesceGap = 16 << 10
     public static let coalesceWaste = 0.25
     /// Largest single GET: splits big reads so they proceed in parallel.

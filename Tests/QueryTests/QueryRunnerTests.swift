@@ -24,13 +24,14 @@ struct QueryRunnerTests {
 
     static func segment(_ ndjson: String, schema: String = schema, blockRows: Int = 2) throws -> SegmentReader {
         let s = try StreamSchema(json: Array(schema.utf8))
-        let parser = RecordParser(schema: s)
+        let assembler = BlockAssembler(columns: s.columns, maxRows: blockRows)
+        let parser = RecordParser(schema: s, block: assembler.block)
         var writer = SegmentWriter(header: SegmentHeader(schema: s, created: 0, blockRows: blockRows))
         var bytes = writer.headerBytes
         let encoder = BlockEncoder(compression: .lz4)
         for (i, line) in ndjson.split(separator: "\n").enumerated() {
             try Array(line.utf8).withUnsafeBytes { try parser.append(line: $0, number: i + 1) }
-            if parser.block.isFull(maxRows: blockRows) {
+            if assembler.isFull {
                 bytes += writer.append(encoder.encode(parser.block))
                 parser.block.removeAll()
             }

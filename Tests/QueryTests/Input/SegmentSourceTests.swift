@@ -133,7 +133,9 @@ struct SegmentSourceTests {
     @Test func manyLocalSegmentsAreMappedAFewAtATime() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lazy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let bytes = Array(try QueryRunnerTests.segment(QueryRunnerTests.rows).data.bytes)
+        let reader = try QueryRunnerTests.segment(QueryRunnerTests.rows)
+        // The reader owns the bytes: keep it alive until they are copied.
+        let bytes = withExtendedLifetime(reader) { Array(reader.data.bytes) }
         let files = OpenSegmentFiles(capacity: 3)
         var sources: [any SegmentSource] = []
         for i in 0..<40 {

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
@@ -58,10 +59,19 @@ let package = Package(
         .target(name: "RequestParsing"),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
+        // S3 on async-http-client, knowing nothing of segments: SigV4 signing, the AWS credential
+        // chain, ranged GETs and paged listings with retries.
+        .target(name: "S3", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Segments where they live in S3: partition-pruned listings, ranged reads of footers and
+        // chunks, the footer cache; a `SegmentSource` for the query.
+        .target(name: "Archive", dependencies: ["S3", "Query", "SegmentFormat"]),
 
         .executableTarget(
             name: "segcat",
-            dependencies: ["SegmentFormat", "NDJSON", "Query", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SegmentFormat", "NDJSON", "Query", "S3", "Archive", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The ingest server: HTTP API, tenants and limits, configuration, lifecycle.
@@ -91,6 +101,8 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3"], exclude: ["Data"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "S3", "Query", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,8 @@ import S3
 /// that can hold matching records to the last (`PartitionRange`), page by page: one day prefix at a
 /// time for ranges of up to `maxDaysListedApart` days, else in one listing that starts after the
 /// first partition and stops at the last. Without a time range, everything under the path is
-/// listed. Objects come back in key order.
+/// listed in one listing, page by page, with no exploring (a request per thousand keys, instead of
+/// two per stream and per level). Objects come back in key order.
 public struct ArchiveListing: Sendable {
     /// Bound on how deep exploration goes looking for streams below a path.
     static let maxDepth = 8
@@ -43,6 +44,9 @@ public struct ArchiveListing: Sendable {
         }
         if let last = components.last, last.hasPrefix("dt=") {
             return try await listRange(location.bucket, prefix, stream: components.dropLast().map { $0 + "/" }.joined())
+        }
+        if since == nil && until == nil {
+            return try await list(location.bucket, prefix, PartitionRange(streamPrefix: prefix, since: nil, until: nil, lookbackHours: 0))
         }
         return try await explore(location.bucket, prefix, depth: 0)
     }

@@ -173,8 +173,27 @@ def test_a_range_across_midnight_lists_both_days_only(archive):
         result = segcat_run(archive, f"{archive.url}/acme/weblog", *args, endpoint=proxy.url)
         assert result.returncode == 0, result.stderr
         assert result.stdout == segcat_run(archive, archive.local / "acme", *args).stdout
-        assert [r["query"]["prefix"] for r in proxy.lists() if "delimiter" not in r["query"]] == [
+        # Both days at once (in either order), nothing else.
+        assert sorted(r["query"]["prefix"] for r in proxy.lists() if "delimiter" not in r["query"]) == [
             f"{PREFIX}/acme/weblog/dt=2026-11-02/", f"{PREFIX}/acme/weblog/dt=2026-11-03/"]
+    finally:
+        proxy.stop()
+
+
+def test_the_days_of_a_range_are_listed_at_once(archive):
+    """Day listings go out side by side, not one round trip after another: each is held for a
+    second, and all of them reach the store while the first is still held."""
+    ranged = lambda request, attempt: "slow" if "list-type" in request["query"] and "delimiter" not in request["query"] else None
+    proxy = FaultProxy(archive.moto.url, plan=ranged, delay=1.0)
+    try:
+        args = ["--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T12:00:00Z", "--count"]
+        result = segcat_run(archive, f"{archive.url}/acme/weblog", *args, endpoint=proxy.url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == segcat_run(archive, archive.local / "acme", *args).stdout
+        days = [r for r in proxy.lists() if "delimiter" not in r["query"]]
+        assert sorted(r["query"]["prefix"].split("/")[-2] for r in days) == [
+            "dt=2026-10-31", "dt=2026-11-01", "dt=2026-11-02", "dt=2026-11-03"]
+        assert max(r["in_flight"] for r in days) == len(days)
     finally:
         proxy.stop()
 

@@ -36,18 +36,24 @@ public struct ReadPlan: Sendable {
     /// before the query runs, so that it can choose between ranged reads and one read of the whole.
     public typealias Estimate = @Sendable (SegmentLayout) -> Int
 
-    /// `query`'s estimate: the chunk bytes of every block that its time range keeps. Blocks that
-    /// min/max pruning would skip are counted, so it is an upper bound.
+    /// `query`'s estimate: the chunk bytes of every block that its time range and its filter's
+    /// min/max pruning keep, as the query will read them.
     public static func estimate(_ query: Query) -> Estimate {
-        { layout in ReadPlan(query: query, header: layout.header).bytes(layout, since: query.since, until: query.until) }
+        { layout in
+            // A filter that does not bind (a field of another type) fails the query later; here it prunes nothing.
+            let filter = try? query.filter.map { try BoundExpression.bind($0, columns: layout.header.columns, path: "") }
+            return ReadPlan(query: query, header: layout.header).bytes(layout, since: query.since, until: query.until) { meta in
+                filter.flatMap { $0 }.map { Pruning.mayMatch($0, meta) } ?? true
+            }
+        }
     }
 
-    /// The bytes of the needed chunks of `layout`'s blocks that `[since, until)` keeps.
-    public func bytes(_ layout: SegmentLayout, since: Int64?, until: Int64?) -> Int {
+    /// The bytes of the needed chunks of `layout`'s blocks that `[since, until)` and `keep` keep.
+    public func bytes(_ layout: SegmentLayout, since: Int64?, until: Int64?, keep: (BlockMeta) -> Bool = { _ in true }) -> Int {
         let timed = since != nil || until != nil
         var total = 0
         for (b, meta) in layout.blocks.enumerated() {
-            if timed && !Pruning.mayMatch(time: meta.timeRange, since: since, until: until) { continue }
+            if timed && !Pruning.mayMatch(time: meta.timeRange, since: since, until: until) || !keep(meta) { continue }
             let inside = !timed || Pruning.contains(time: meta.timeRange, since: since, until: until)
             total += ranges(layout, block: b, insideTimeRange: inside).reduce(0) { $0 + $1.count }
         }

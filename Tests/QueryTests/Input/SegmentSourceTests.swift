@@ -117,7 +117,7 @@ struct SegmentSourceTests {
         #expect(ReadPlan(query: query, header: header).columns == Array(header.columns.indices))
     }
 
-    @Test func theEstimateIsTheChunksOfTheBlocksTheTimeRangeKeeps() throws {
+    @Test func theEstimateIsTheChunksOfTheBlocksTheTimeRangeAndFilterKeep() throws {
         let reader = try QueryRunnerTests.segment(QueryRunnerTests.rows, blockRows: 1)
         let layout = SegmentLayout(reader, keepingFile: false)
         let columns = reader.header.columns.map(\.name)
@@ -137,6 +137,15 @@ struct SegmentSourceTests {
         query.until = second.upperBound + 1
         #expect(layout.blocks.indices.filter { layout.blocks[$0].timeRange == second }.count == 1)
         #expect(ReadPlan.estimate(query)(layout) == chunks([1], msg))
+        // Blocks the filter's min/max rule out are not counted (n: 1, 2, null, null, 5).
+        query.since = nil
+        query.until = nil
+        query.filter = try ExpressionParser.parse("n = 2")
+        let n = try #require(columns.firstIndex(of: "n"))
+        #expect(ReadPlan.estimate(query)(layout) == chunks([1], msg) + chunks([1], n))
+        query.filter = nil
+        query.since = second.lowerBound
+        query.until = second.upperBound + 1
         // A plain count inside the bound needs no chunk at all.
         query.select = nil
         query.count = true

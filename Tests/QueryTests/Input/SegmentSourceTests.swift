@@ -175,7 +175,7 @@ struct SegmentSourceTests {
         var sources: [any SegmentSource] = []
         for i in 0..<40 {
             let path = dir.appendingPathComponent("s\(i).seg").path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
             sources.append(LocalSegmentSource(path: path, files: files))
         }
         let segments = try SegmentOpening.open(sources, concurrency: 4).map { try $0.get() }

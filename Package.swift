@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
@@ -33,6 +36,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
+        // Content encodings of request bodies: zstd, and snappy (Loki's push bodies).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
         .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
@@ -68,6 +74,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                // The protocol adapters: OTLP and Loki's protobuf bodies, the syslog TCP/TLS listener.
+                "CZlib", "CZstd", "CSnappy",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
 
@@ -75,6 +87,8 @@ let package = Package(
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
+        // The protocol adapters of segd (Sources/segd/Protocols), from bytes to NDJSON records.
+        .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,251 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The syslog listener (`--syslog-port`): RFC 5424 and RFC 3164 messages over TCP, or TLS with
+/// `--syslog-tls-cert` and `--syslog-tls-key`, framed by octet counts, LF or NUL, into the
+/// `syslog` stream of the tenant named by `--syslog-tenant`, through the shared ingest path.
+///
+/// Each connection reads, turns what it read into records, and hands them to `store`; it reads
+/// again only once they are in the write-ahead log. When the ingest path answers "later" (rate,
+/// full buffers, the in-flight bound), the connection waits and retries without reading, so TCP
+/// backpressure slows the sender down and nothing is dropped. At shutdown the listener stops
+/// accepting, lets batches in flight finish, and closes its connections.
+struct SyslogListener: Service {
+    /// What the ingest path made of a batch.
+    enum Outcome: Sendable {
+        case stored
+        /// Not now: retry the same batch after this many seconds.
+        case retry(after: Int)
+        /// Refused for good (a schema that does not fit, a tenant without the stream); the
+        /// reason is logged.
+        case refused(String)
+    }
+
+    /// Stores one batch of NDJSON records (`count` of them) in the syslog stream.
+    typealias Store = @Sendable (_ ndjson: [UInt8], _ count: Int) async -> Outcome
+
+    let host: String
+    let port: Int
+    let tls: NIOSSLContext?
+    let maxMessage: Int
+    /// RFC 3164's zone: the syslog stream's default offset, in seconds east of UTC.
+    let assumedOffset: Int
+    let store: Store
+    let logger: Logger
+
+    /// Loads the TLS certificate chain and key (PEM files); throws with the file at fault.
+    static func tlsContext(certificate: String, key: String) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+    }
+
+    func run() async throws {
+        let connections = SyslogConnections()
+        let settings = ConnectionSettings(tls: tls, maxMessage: maxMessage, assumedOffset: assumedOffset, store: store,
+                                          logger: logger, connections: connections)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls = settings.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(SyslogConnectionHandler(settings))
+                }
+            }
+            .bind(host: host, port: port).get()
+        logger.info("syslog listening", metadata: ["host": "\(host)", "port": "\(port)", "tls": "\(tls != nil)"])
+        await withGracefulShutdownHandler {
+            try? await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+        await connections.closeAll()
+        logger.info("syslog listener stopped")
+    }
+}
+
+/// What every connection of one listener shares.
+struct ConnectionSettings: Sendable {
+    let tls: NIOSSLContext?
+    let maxMessage: Int
+    let assumedOffset: Int
+    let store: SyslogListener.Store
+    let logger: Logger
+    let connections: SyslogConnections
+}
+
+/// The listener's open connections and their batches in flight, so that shutdown closes them
+/// only after every batch read from them is stored.
+final class SyslogConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var channels: [ObjectIdentifier: Channel] = [:]
+    private var inFlight = 0
+    private var closing = false
+    private var idle: [CheckedContinuation<Void, Never>] = []
+
+    func add(_ channel: Channel) -> Bool {
+        lock.withLock {
+            guard !closing else { return false }
+            channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: Channel) {
+        lock.withLock { _ = channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    func batchStarted() {
+        lock.withLock { inFlight += 1 }
+    }
+
+    func batchEnded() {
+        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+            inFlight -= 1
+            guard inFlight == 0 else { return [] }
+            defer { idle.removeAll() }
+            return idle
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Refuses new connections, waits for the batches in flight, then closes every connection.
+    func closeAll() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let now: Bool = lock.withLock {
+                closing = true
+                if inFlight == 0 { return true }
+                idle.append(done)
+                return false
+            }
+            if now { done.resume() }
+        }
+        let open = lock.withLock { Array(channels.values) }
+        for channel in open { channel.close(promise: nil) }
+    }
+
+    var isClosing: Bool { lock.withLock { closing } }
+}
+
+/// One syslog connection: frames, records, and reads paced by the write-ahead log.
+final class SyslogConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+
+    private let settings: ConnectionSettings
+    private var framing: SyslogFraming
+    private let records = NDJSONRecords()
+    private var peer: String?
+    /// A batch is being stored: reads wait.
+    private var storing = false
+    private var readWanted = false
+    private var ended = false
+
+    init(_ settings: ConnectionSettings) {
+        self.settings = settings
+        framing = SyslogFraming(maxMessage: settings.maxMessage)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard settings.connections.add(context.channel) else {
+            context.close(promise: nil)
+            return
+        }
+        peer = context.remoteAddress.map { address in
+            address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "\(address)"
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let now = Self.now()
+        buffer.withUnsafeReadableBytes { bytes in
+            framing.feed(bytes) { frame in
+                SyslogMessage(frame, assumedOffset: settings.assumedOffset, now: now).write(to: records, received: now, peer: peer)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if records.count > 0 && !storing { storeBatch(context: context) }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure: no read while a batch is on its way to the log.
+        if storing || settings.connections.isClosing {
+            readWanted = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        ended = true
+        let now = Self.now()
+        framing.finish { frame in
+            SyslogMessage(frame, assumedOffset: settings.assumedOffset, now: now).write(to: records, received: now, peer: peer)
+        }
+        if records.count > 0 && !storing { storeBatch(context: context) }
+        if !storing { settings.connections.remove(context.channel) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        settings.logger.warning("syslog connection error", metadata: ["peer": "\(peer ?? "-")", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func storeBatch(context: ChannelHandlerContext) {
+        storing = true
+        let bytes = records.bytes()
+        let count = records.count
+        records.reset()
+        settings.connections.batchStarted()
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let settings = self.settings
+        Task {
+            var outcome = await settings.store(bytes, count)
+            while case let .retry(after) = outcome {
+                try? await Task.sleep(for: .seconds(max(after, 1)))
+                outcome = await settings.store(bytes, count)
+            }
+            if case let .refused(reason) = outcome {
+                settings.logger.error("syslog records refused", metadata: ["records": "\(count)", "reason": "\(reason)"])
+            }
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.batchStored(context: context)
+                settings.connections.batchEnded()
+            }
+        }
+    }
+
+    private func batchStored(context: ChannelHandlerContext) {
+        storing = false
+        // Frames that arrived while storing (the end of the stream) go next.
+        if records.count > 0 {
+            storeBatch(context: context)
+            return
+        }
+        if ended {
+            settings.connections.remove(context.channel)
+            return
+        }
+        if readWanted {
+            readWanted = false
+            context.read()
+        }
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+}

@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
@@ -51,7 +52,11 @@ let package = Package(
             "SegmentFormat", "NDJSON",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Request headers, query strings and their values, parsed strictly from hostile bytes;
+        // no dependencies, so the fuzz target links it as it is.
+        .target(name: "RequestParsing"),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
 
@@ -64,9 +69,14 @@ let package = Package(
         .executableTarget(
             name: "segd",
             dependencies: [
-                "Ingest", "NDJSON", "SegmentFormat", "CMalloc",
+                "Ingest", "NDJSON", "SegmentFormat", "CMalloc", "CZlib", "RequestParsing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -74,10 +84,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                // The protocol adapters: OTLP and Loki's protobuf bodies, the syslog TCP/TLS listener.
-                "CZlib", "CZstd", "CSnappy",
+                // The protocol adapters: zstd and snappy bodies, OTLP and Loki's protobuf, the syslog TCP/TLS listener.
+                "CZstd", "CSnappy",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -86,6 +95,7 @@ let package = Package(
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
         // The protocol adapters of segd (Sources/segd/Protocols), from bytes to NDJSON records.
         .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -11,7 +11,7 @@ struct StreamStoreTests {
     static func open(_ dir: String) throws -> StreamStore {
         let logger = Logger(label: "test")
         let hooks = try HookRunner(hooksDirectory: nil, journalDirectory: dir + "/.hooks", timeout: 5, logger: logger)
-        let keys = try IdempotencyStore(path: dir + "/keys", now: 0)
+        let keys = try IdempotencyStore(path: dir + "/keys")
         var options = StreamOptions(node: "test")
         options.blockRows = 10
         return try StreamStore(directory: dir + "/t/app", tenant: "t", stream: "app", schema: ActiveSegmentTests.schema,

@@ -73,7 +73,13 @@ public final class StreamRegistry: @unchecked Sendable {
         return try slot(\.idempotency, tenant).get {
             let directory = dataDirectory + "/" + tenant
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            return try IdempotencyStore(path: directory + "/idempotency-keys", now: Int64(Date().timeIntervalSince1970 * 1e9))
+            // Tenant-level files start with "_", which no stream name can (older builds: idempotency-keys).
+            let path = directory + "/_idempotency"
+            let old = directory + "/idempotency-keys"
+            if !FileManager.default.fileExists(atPath: path) && FileManager.default.fileExists(atPath: old) {
+                guard rename(old, path) == 0 else { throw FileError(path: old, errno: errno) }
+            }
+            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL)
         }
     }
 
@@ -110,6 +116,26 @@ public final class StreamRegistry: @unchecked Sendable {
             slot.lock.lock()
             defer { slot.lock.unlock() }
             return slot.value
+        }
+    }
+
+    /// Every tenant's idempotency store opened so far.
+    public var openIdempotencyStores: [(tenant: String, store: IdempotencyStore)] {
+        lock.withLock { Array(idempotency) }.compactMap { tenant, slot in
+            slot.lock.withLock { slot.value.map { (tenant, $0) } }
+        }
+    }
+
+    /// Forgets expired idempotency keys and syncs (or compacts) every tenant's key file.
+    /// Blocking; call it off the event loops.
+    public func expireIdempotencyKeys(now: Int64) {
+        for (tenant, store) in openIdempotencyStores {
+            store.expire(now: now)
+            do {
+                try store.sync()
+            } catch {
+                logger.warning("idempotency keys not yet durable", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
         }
     }
 

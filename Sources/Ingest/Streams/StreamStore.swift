@@ -23,6 +23,10 @@ public struct StreamOptions: Sendable {
     public var maxBufferedBytes: Int = 128 << 20
     /// Records kept for `tail`.
     public var tailCapacity: Int = 10_000
+    /// Bytes of records kept for `tail` (`--tail-bytes`).
+    public var tailBytes: Int = 8 << 20
+    /// How long an idempotency key is remembered (`--idempotency-ttl`, ns).
+    public var idempotencyTTL: Int64 = 24 * 3_600_000_000_000
     /// Encodings compressed per column before the smallest is kept (see `BlockEncoder`).
     public var encodingCandidates: Int = 3
     /// A new write-ahead log generation starts past this size.
@@ -124,7 +128,7 @@ public final class StreamStore: @unchecked Sendable {
         logger[metadataKey: "tenant"] = "\(tenant)"
         logger[metadataKey: "stream"] = "\(stream)"
         self.logger = logger
-        tail = TailBuffer(capacity: options.tailCapacity)
+        tail = TailBuffer(capacity: options.tailCapacity, maxBytes: options.tailBytes)
         encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates)
         io = DispatchQueue(label: "segd.stream.\(tenant).\(stream)", qos: .utility)
         merged = BlockBuilder(columns: schema.columns)
@@ -451,7 +455,8 @@ public final class StreamStore: @unchecked Sendable {
                 continue
             }
             if let key = payload.idempotencyKey {
-                idempotency.record(key, .init(stream: stream, records: payload.records, acceptedAt: payload.acceptedAt))
+                idempotency.record(key, .init(stream: stream, records: payload.records, acceptedAt: payload.acceptedAt,
+                                              fingerprint: payload.withBody(IdempotencyStore.fingerprint)))
             }
             // Batches up to the checkpoint are in segments (and in the tail seeded from them).
             guard frame.sequence > checkpoint.sequence else { continue }

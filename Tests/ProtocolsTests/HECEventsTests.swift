@@ -24,7 +24,7 @@ struct HECEventsTests {
           {"event": "other index", "index": "app"}
         """, defaults: .init(host: "default-host", sourcetype: "st"))
         #expect(batches.map(\.index) == [nil, "app"])
-        #expect(batches.map(\.firstEvent) == [0, 2])
+        #expect(batches.map(\.events) == [[0, 1], [2]])
         #expect(try TestSupport.checkFits(batches[0].records, stream: "hec") == 2)
         let r = try TestSupport.objects(batches[0].records)
         #expect(r[0]["time"] as? String == "2024-05-01T12:00:00.250Z")

@@ -21,16 +21,21 @@ enum HECEvents {
         var time: Int64?
     }
 
-    /// The events for one index: their records, and the number of the first (0-based), for
-    /// `invalid-event-number` when the index is refused.
+    /// The events for one index: their records, and the number (0-based, in the request) of
+    /// each, for `invalid-event-number`.
     final class Batch {
         let index: String?
         let records = NDJSONRecords()
-        let firstEvent: Int
+        private(set) var events: [Int] = []
 
-        init(index: String?, firstEvent: Int) {
+        init(index: String?) {
             self.index = index
-            self.firstEvent = firstEvent
+        }
+
+        var firstEvent: Int { events.first ?? 0 }
+
+        func added(event number: Int) {
+            events.append(number)
         }
     }
 
@@ -49,10 +54,11 @@ enum HECEvents {
                 if let existing = batches.first(where: { $0.index == index }) {
                     batch = existing
                 } else {
-                    batch = Batch(index: index, firstEvent: number)
+                    batch = Batch(index: index)
                     batches.append(batch)
                 }
                 event.write(to: batch.records, defaults: defaults, now: now)
+                batch.added(event: number)
             } catch {
                 var error = error
                 error.invalidEventNumber = number
@@ -65,9 +71,10 @@ enum HECEvents {
     }
 
     static func transcodeRaw(_ body: UnsafeRawBufferPointer, defaults: Defaults, receivedAt now: Int64) throws(HECError) -> [Batch] {
-        let batch = Batch(index: defaults.index, firstEvent: 0)
+        let batch = Batch(index: defaults.index)
         let records = batch.records
         NDJSONLines.forEach(body) { line, _ in
+            batch.added(event: records.count)
             records.beginRecord()
             records.key("time")
             records.timestamp(defaults.time ?? now)

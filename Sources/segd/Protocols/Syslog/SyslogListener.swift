@@ -34,8 +34,8 @@ struct SyslogListener: Service {
     let maxMessage: Int
     /// RFC 3164's zone: the syslog stream's default offset, in seconds east of UTC.
     let assumedOffset: Int
-    let store: Store
     let logger: Logger
+    let store: Store
 
     /// Loads the TLS certificate chain and key (PEM files); throws with the file at fault.
     static func tlsContext(certificate: String, key: String) throws -> NIOSSLContext {
@@ -61,7 +61,7 @@ struct SyslogListener: Service {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("syslog listening", metadata: ["host": "\(host)", "port": "\(port)", "tls": "\(tls != nil)"])
+        logger.info("syslog listening", metadata: ["host": "\(host)", "port": "\(server.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
         await withGracefulShutdownHandler {
             try? await server.closeFuture.get()
         } onGracefulShutdown: {
@@ -210,22 +210,34 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
         let count = records.count
         records.reset()
         settings.connections.batchStarted()
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
         let settings = self.settings
-        Task {
-            var outcome = await settings.store(bytes, count)
-            while case let .retry(after) = outcome {
-                try? await Task.sleep(for: .seconds(max(after, 1)))
-                outcome = await settings.store(bytes, count)
-            }
-            if case let .refused(reason) = outcome {
+        let stored = context.eventLoop.makePromise(of: Void.self)
+        stored.completeWithTask { await Self.store(bytes, count, settings) }
+        stored.futureResult.assumeIsolated().whenComplete { _ in
+            self.batchStored(context: context)
+            settings.connections.batchEnded()
+        }
+    }
+
+    /// Stores a batch, waiting and trying again while the ingest path says "later" (the reads
+    /// of the connection wait meanwhile). Once shutdown has begun the tries are bounded, since
+    /// storage stops after this listener.
+    private static func store(_ bytes: [UInt8], _ count: Int, _ settings: ConnectionSettings) async {
+        var tries = 0
+        while true {
+            switch await settings.store(bytes, count) {
+            case .stored:
+                return
+            case let .refused(reason):
                 settings.logger.error("syslog records refused", metadata: ["records": "\(count)", "reason": "\(reason)"])
-            }
-            loop.execute {
-                let (handler, context) = bound.value
-                handler.batchStored(context: context)
-                settings.connections.batchEnded()
+                return
+            case let .retry(after):
+                tries += 1
+                if settings.connections.isClosing && tries > retriesWhileClosing {
+                    settings.logger.error("syslog records refused", metadata: ["records": "\(count)", "reason": "still refused after \(tries) tries at shutdown"])
+                    return
+                }
+                try? await Task.sleep(for: .seconds(max(after, 1)))
             }
         }
     }
@@ -248,4 +260,7 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+
+    /// Tries of a batch that is refused for a limit once shutdown has begun.
+    static let retriesWhileClosing = 5
 }

@@ -47,4 +47,9 @@ struct SyslogFramingTests {
     @Test func digitsWithoutASpaceAreALine() {
         #expect(Self.frames([Array("2024-05-01 started\n12345678901 x\n".utf8)]) == ["2024-05-01 started", "12345678901 x"])
     }
+
+    /// syslog-ng's syslog() counts the LF it ends each message with: it is framing, not text.
+    @Test func aLineEndCountedInAnOctetCountIsDropped() {
+        #expect(Self.frames([Array("6 <1>ab\n7 <1>ab\r\n6 <1>ab\u{0}5 <1>ab".utf8)]) == ["<1>ab", "<1>ab", "<1>ab", "<1>ab"])
+    }
 }

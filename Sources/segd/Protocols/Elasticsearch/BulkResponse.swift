@@ -11,7 +11,9 @@ struct BulkResponse {
         case failed(status: Int, type: String, reason: String)
     }
 
-    static func render(_ request: BulkRequest, outcomes: [Outcome], tookMilliseconds: Int) -> [UInt8] {
+    /// The answer; with `refusal`, the request as a whole was refused (429 or 503), and the body
+    /// also carries Elasticsearch's error fields (`error`, `status`) for clients that read those.
+    static func render(_ request: BulkRequest, outcomes: [Outcome], tookMilliseconds: Int, refusal: APIError? = nil) -> [UInt8] {
         let out = NDJSONRecords()
         out.beginObject()
         out.key("took")
@@ -64,6 +66,12 @@ struct BulkResponse {
             out.endObject()
         }
         out.endArray()
+        if let refusal {
+            out.key("error")
+            ElasticsearchRoutes.writeError(refusal, to: out)
+            out.key("status")
+            out.integer(Int64(refusal.status.code))
+        }
         out.endObject()
         return out.bytes()
     }

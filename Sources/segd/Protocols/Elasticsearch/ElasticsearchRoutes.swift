@@ -8,10 +8,12 @@ import NIOCore
 /// what clients ask before they send (`GET /`, `HEAD /`, `GET /_license`). Each bulk item's
 /// `_index` names its stream; documents are stored per stream with invalid ones refused item by
 /// item, and the answer has Elasticsearch's shape, per-item statuses and the
-/// `X-Elastic-Product: Elasticsearch` header clients check. A refusal of every item for being
-/// over a limit answers the whole request 429 or 503 with `Retry-After` (what Beats, Logstash,
-/// rsyslog and syslog-ng resend); a refusal of some items answers those items 429 (what
-/// elasticsearch-py's bulk helpers resend), and they are not stored.
+/// `X-Elastic-Product: Elasticsearch` header clients check. Being over a limit is Elasticsearch's
+/// 429: before the body is read, the whole request is answered 429 (or 503) with `Retry-After`;
+/// once it is read, every refused item is 429, and when all are, the answer's status is 429 too,
+/// its body both the items and Elasticsearch's error fields. So clients that resend requests
+/// (Beats, Logstash, syslog-ng, elasticsearch-py) and those that resend items (rsyslog's
+/// `retryfailures`, elasticsearch-py's bulk helpers) both resend exactly what was not stored.
 struct ElasticsearchRoutes: Sendable {
     let routes: ProtocolRoutes
 
@@ -33,7 +35,7 @@ struct ElasticsearchRoutes: Sendable {
     }
 
     private func answerBulk(_ request: Request, _ context: SegdRequestContext) async -> Response {
-        Self.product(await routes.answer("elasticsearch", context, render: Self.error) { try await bulk(request, context) })
+        Self.product(await routes.answer("elasticsearch", context, render: { Self.error(Self.overload($0)) }) { try await bulk(request, context) })
     }
 
     private func bulk(_ request: Request, _ context: SegdRequestContext) async throws -> Response {
@@ -81,11 +83,12 @@ struct ElasticsearchRoutes: Sendable {
             return order.map { StreamBatch(stream: $0, ndjson: ByteBuffer(bytes: documents[$0]?.records.bytes() ?? [])) }
         }
         guard let bulk = parsed else { throw APIError(.internalServerError, "internal", "the bulk request was not read") }
-        // Every batch refused for a limit, and no item refused on its own: the whole request is.
+        // Every batch refused for a limit, and no item refused on its own: the request is too.
         let failures = results.compactMap { if case let .failure(error) = $0 { error } else { nil } }
+        var refusal: APIError?
         if !failures.isEmpty, failures.count == results.count, outcomes.allSatisfy({ $0 == nil }),
            let limit = failures.first(where: { [429, 503].contains($0.status.code) }) {
-            throw limit
+            refusal = Self.overload(limit)
         }
         for (items, result) in zip(batchItems, results) {
             switch result {
@@ -109,8 +112,17 @@ struct ElasticsearchRoutes: Sendable {
             }
         }
         let took = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-        let body = BulkResponse.render(bulk, outcomes: outcomes.map { $0 ?? .created }, tookMilliseconds: took)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let body = BulkResponse.render(bulk, outcomes: outcomes.map { $0 ?? .created }, tookMilliseconds: took, refusal: refusal)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = refusal?.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: refusal?.status ?? .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Elasticsearch says 429 for every kind of overload (indexing pressure, full queues): segd's
+    /// 503s for memory and buffers are that here; a node shutting down or a full disk stay 503.
+    private static func overload(_ error: APIError) -> APIError {
+        guard error.status.code == 503, ["inflight_bytes", "buffers_full"].contains(error.reason) else { return error }
+        return APIError(.tooManyRequests, error.reason, error.message, retryAfter: error.retryAfter ?? 1)
     }
 
     /// An item's status and error type for a refusal of its stream's batch: being over a limit
@@ -128,6 +140,20 @@ struct ElasticsearchRoutes: Sendable {
 
     /// Elasticsearch's error body: `{"error": {"root_cause": [...], "type", "reason"}, "status"}`.
     static func error(_ error: APIError) -> Response {
+        let out = NDJSONRecords()
+        out.beginObject()
+        out.key("error")
+        writeError(error, to: out)
+        out.key("status")
+        out.integer(Int64(error.status.code))
+        out.endObject()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.status.code == 401 { headers[.wwwAuthenticate] = "Basic realm=\"segd\", ApiKey, Bearer" }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: out.bytes())))
+    }
+
+    /// Elasticsearch's `error` object: `{"root_cause": [{"type", "reason"}], "type", "reason"}`.
+    static func writeError(_ error: APIError, to out: NDJSONRecords) {
         let type: String
         switch error.status.code {
         case 401, 403: type = "security_exception"
@@ -135,9 +161,6 @@ struct ElasticsearchRoutes: Sendable {
         case 404: type = "index_not_found_exception"
         default: type = "illegal_argument_exception"
         }
-        let out = NDJSONRecords()
-        out.beginObject()
-        out.key("error")
         out.beginObject()
         out.key("root_cause")
         out.beginArray()
@@ -153,12 +176,6 @@ struct ElasticsearchRoutes: Sendable {
         out.key("reason")
         out.text(error.message)
         out.endObject()
-        out.key("status")
-        out.integer(Int64(error.status.code))
-        out.endObject()
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if error.status.code == 401 { headers[.wwwAuthenticate] = "Basic realm=\"segd\", ApiKey, Bearer" }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: out.bytes())))
     }
 
     private static func product(_ response: Response) -> Response {

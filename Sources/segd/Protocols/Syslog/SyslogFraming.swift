@@ -1,6 +1,6 @@
 /// Splits a syslog byte stream into messages, by RFC 6587's rules: a frame that starts with a
-/// digit is octet-counted (`<length> <message>`), any other is ended by LF (a CR before it is
-/// dropped) or NUL. Senders may mix both. Empty frames are skipped.
+/// digit is octet-counted (`<length> <message>`, a line end counted in it dropped), any other is
+/// ended by LF (a CR before it is dropped) or NUL. Senders may mix both. Empty frames are skipped.
 ///
 /// Memory is bounded by `maxMessage`: a longer message, however framed, comes out in pieces of
 /// `maxMessage` bytes, each stored as a message of its own, so nothing is dropped and nothing
@@ -62,7 +62,7 @@ struct SyslogFraming {
                     continue
                 }
                 guard buffer.count - headerEnd >= length else { return }
-                emit(headerEnd..<(headerEnd + length), frame)
+                emit(Self.trimmingLineEnd(headerEnd..<(headerEnd + length), in: buffer), frame)
                 start = headerEnd + length
                 continue
             } else if c >= 0x31 && c <= 0x39 && needsMoreDigits(at: start) {
@@ -105,6 +105,15 @@ struct SyslogFraming {
         }
         guard k < buffer.count, buffer[k] == 0x20, k > start else { return nil }
         return (length, k + 1)
+    }
+
+    /// An octet-counted message without the line end some senders count in it (syslog-ng's
+    /// `syslog()` ends each message with LF): LF, CR LF or NUL at its end is framing, not text.
+    private static func trimmingLineEnd(_ range: Range<Int>, in buffer: [UInt8]) -> Range<Int> {
+        var end = range.upperBound
+        if end > range.lowerBound && (buffer[end - 1] == 0x0A || buffer[end - 1] == 0x00) { end -= 1 }
+        if end > range.lowerBound && buffer[end - 1] == 0x0D { end -= 1 }
+        return range.lowerBound..<end
     }
 
     /// Digits run to the end of what has arrived: the count may continue in the next read.

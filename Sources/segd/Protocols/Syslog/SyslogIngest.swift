@@ -17,7 +17,12 @@ extension SyslogListener {
             try tlsContext(certificate: certificate, key: settings.syslogTLSKey ?? "")
         }
         let stream = "syslog"
-        return SyslogListener(host: settings.host, port: port, tls: tls, maxMessage: settings.maxLine,
+        // A message's record is its text escaped (at worst six bytes a byte) and its other fields:
+        // messages are cut to fit a record line (--max-line), so no record is refused for length.
+        let maxMessage = max(64, settings.maxLine / 8)
+        // Batches within the tenant's burst, so none is refused for its size.
+        let maxBatch = max(1, min(Int(tenant.burst), 10_000))
+        return SyslogListener(host: settings.host, port: port, tls: tls, maxMessage: maxMessage, maxBatchRecords: maxBatch,
                               assumedOffset: schemas[stream]?.defaultOffset ?? 0, logger: logger) { ndjson, _ in
             await path.store(listened: ndjson, tenant: tenant, stream: stream, logger: logger)
         }

@@ -32,6 +32,8 @@ struct SyslogListener: Service {
     let port: Int
     let tls: NIOSSLContext?
     let maxMessage: Int
+    /// Records stored at once: a read that brings more is stored in several batches, in order.
+    let maxBatchRecords: Int
     /// RFC 3164's zone: the syslog stream's default offset, in seconds east of UTC.
     let assumedOffset: Int
     let logger: Logger
@@ -46,7 +48,7 @@ struct SyslogListener: Service {
 
     func run() async throws {
         let connections = SyslogConnections()
-        let settings = ConnectionSettings(tls: tls, maxMessage: maxMessage, assumedOffset: assumedOffset, store: store,
+        let settings = ConnectionSettings(tls: tls, maxMessage: maxMessage, maxBatchRecords: maxBatchRecords, assumedOffset: assumedOffset, store: store,
                                           logger: logger, connections: connections)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -76,6 +78,7 @@ struct SyslogListener: Service {
 struct ConnectionSettings: Sendable {
     let tls: NIOSSLContext?
     let maxMessage: Int
+    let maxBatchRecords: Int
     let assumedOffset: Int
     let store: SyslogListener.Store
     let logger: Logger
@@ -212,11 +215,33 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
         settings.connections.batchStarted()
         let settings = self.settings
         let stored = context.eventLoop.makePromise(of: Void.self)
-        stored.completeWithTask { await Self.store(bytes, count, settings) }
+        stored.completeWithTask {
+            for (batch, records) in Self.batches(bytes, count: count, max: settings.maxBatchRecords) {
+                await Self.store(batch, records, settings)
+            }
+        }
         stored.futureResult.assumeIsolated().whenComplete { _ in
             self.batchStored(context: context)
             settings.connections.batchEnded()
         }
+    }
+
+    /// NDJSON records cut into batches of at most `max` records (lines), in order.
+    static func batches(_ bytes: [UInt8], count: Int, max: Int) -> [([UInt8], Int)] {
+        guard count > max else { return [(bytes, count)] }
+        var batches: [([UInt8], Int)] = []
+        var start = 0
+        var lines = 0
+        for (k, byte) in bytes.enumerated() where byte == 0x0A {
+            lines += 1
+            if lines == max {
+                batches.append((Array(bytes[start...k]), lines))
+                start = k + 1
+                lines = 0
+            }
+        }
+        if start < bytes.count { batches.append((Array(bytes[start...]), lines)) }
+        return batches
     }
 
     /// Stores a batch, waiting and trying again while the ingest path says "later" (the reads

@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
         // The protocol adapters of segd (Sources/segd/Protocols), from bytes to NDJSON records.
-        .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", "CSnappy", "CZstd", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,11 +23,14 @@ enum Snappy {
         guard grow(length) else { throw .refused }
         var output = ByteBufferAllocator().buffer(capacity: length)
         var written = length
-        let status = output.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space -> Int in
+        var status = SNAPPY_INVALID_INPUT
+        output.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space -> Int in
             guard let out = space.baseAddress?.assumingMemoryBound(to: CChar.self) else { return 0 }
-            return snappy_uncompress(base, input.count, out, &written) == SNAPPY_OK ? written : -1
+            status = snappy_uncompress(base, input.count, out, &written)
+            // Only a whole, checked block is kept: anything else writes nothing.
+            return status == SNAPPY_OK && written == length ? written : 0
         }
-        guard status >= 0, written == length else { throw .corrupt("the block is damaged") }
+        guard status == SNAPPY_OK, written == length else { throw .corrupt("the block is damaged") }
         return output
     }
 

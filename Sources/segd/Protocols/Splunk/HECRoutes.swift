@@ -64,6 +64,17 @@ struct HECRoutes: Sendable {
                     failure = error
                     throw APIError(.badRequest, "invalid", error.description)
                 }
+                // An index that is not a stream of the tenant refuses the request before anything
+                // is stored: HEC answers a request, not its events one by one.
+                for batch in batches {
+                    let stream = batch.index ?? defaults.index ?? "hec"
+                    guard routes.path.registry.schemas[stream] != nil, tenant.allows(stream: stream) else {
+                        var refusal = HECError(.incorrectIndex, detail: "no stream '\(stream.prefix(64))' for this token")
+                        refusal.invalidEventNumber = batch.firstEvent
+                        failure = refusal
+                        throw APIError(.badRequest, "unknown_stream", refusal.description)
+                    }
+                }
                 return batches.map { StreamBatch(stream: $0.index ?? defaults.index ?? "hec", ndjson: ByteBuffer(bytes: $0.records.bytes())) }
             }
         } catch let error as APIError {

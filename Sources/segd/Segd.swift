@@ -21,8 +21,15 @@ struct Segd: AsyncParsableCommand {
         serves the built-in example stream 'weblog').
 
         API:
-          POST /v1/streams/{stream}/records   NDJSON body (application/x-ndjson, optionally gzip);
-                                              200 {"accepted": N} once durable; Idempotency-Key honoured
+          POST /v1/streams/{stream}/records   NDJSON or JSON body (gzip, deflate, zstd, snappy optional);
+                                              200 {"accepted": N} once durable; Idempotency-Key honoured;
+                                              ?invalid=skip stores the valid records and lists the others
+          POST /_bulk, /{index}/_bulk         Elasticsearch bulk (GET / and HEAD / answer as Elasticsearch)
+          POST /v1/logs                       OpenTelemetry logs, OTLP/HTTP protobuf or JSON
+          POST /loki/api/v1/push              Loki push, JSON or snappy protobuf
+          POST /services/collector[/raw]      Splunk HTTP Event Collector
+          --syslog-port                       syslog (RFC 5424, RFC 3164) over TCP or TLS
+          Tokens: Bearer, Basic (the token as the password), ApiKey, Splunk. See docs/ingest.md.
           GET  /v1/streams/{stream}/tail?n=N  the tenant's last N records
           GET  /health (or HEAD)              200 while accepting, 503 while draining
           GET  /metrics                       Prometheus text (loopback clients, or --metrics-token)

@@ -164,6 +164,33 @@ class Segd:
             wait_for(lambda: not probe(), what="the in-flight bound to be freed")
 
 
+class FollowingDaemon:
+    """A shipper daemon (syslog-ng, rsyslog) in the foreground, following an input file that the
+    test appends ids to. `config(input_path, directory)` writes its configuration text;
+    `command(config_path, directory)` is how to start it."""
+
+    def __init__(self, directory, config, command, startup=0.5):
+        self.dir = directory
+        self.dir.mkdir(parents=True)
+        self.input = self.dir / "input.log"
+        self.input.write_text("")
+        conf = self.dir / "daemon.conf"
+        conf.write_text(config(self.input, self.dir))
+        self.log = self.dir / "daemon.out"
+        self.proc = subprocess.Popen(command(conf, self.dir), stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        time.sleep(startup)
+        assert self.proc.poll() is None, self.log.read_text()
+
+    def write(self, lines):
+        with open(self.input, "a") as f:
+            f.write("".join(f"{line}\n" for line in lines))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
 def assert_exactly_once(stored_ids, expected):
     counts = collections.Counter(stored_ids)
     missing = [i for i in expected if counts[i] == 0]

@@ -1,13 +1,11 @@
 """rsyslog's omelasticsearch (Elasticsearch bulk) and omfwd (syslog over TCP) against segd. rsyslog
 runs from its Debian package unpacked by tools/deps-shippers (it conflicts with syslog-ng)."""
 import re
-import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import LIMITED_TOKEN, SHIPPERS, TOKEN, assert_exactly_once, id_in, ids, wait_for
+from conftest import LIMITED_TOKEN, SHIPPERS, TOKEN, FollowingDaemon, assert_exactly_once, id_in, ids, wait_for
 
 RSYSLOG = SHIPPERS / "rsyslog"
 MODULES = RSYSLOG / "usr" / "lib" / "x86_64-linux-gnu" / "rsyslog"
@@ -28,30 +26,14 @@ ruleset(name="ship") {{
 """
 
 
-class Rsyslog:
+def rsyslog(tmp_path, action):
     """rsyslogd in the foreground, reading ids from a file and acting on them with `action`."""
-
-    def __init__(self, workdir, action):
-        self.dir = workdir / "rsyslog"
-        (self.dir / "work").mkdir(parents=True)
-        self.input = self.dir / "input.log"
-        self.input.write_text("")
-        conf = self.dir / "rsyslog.conf"
-        conf.write_text(CONFIG.format(work=self.dir / "work", input=self.input, action=action))
-        self.log = self.dir / "rsyslog.out"
-        self.proc = subprocess.Popen([str(RSYSLOG / "usr" / "sbin" / "rsyslogd"), "-n", "-f", str(conf), "-i", str(self.dir / "pid"),
-                                      "-M", str(MODULES)], stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
-        time.sleep(1)
-        assert self.proc.poll() is None, self.log.read_text()
-
-    def write(self, lines):
-        with open(self.input, "a") as f:
-            f.write("".join(f"{line}\n" for line in lines))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+    def config(input, directory):
+        (directory / "work").mkdir()
+        return CONFIG.format(work=directory / "work", input=input, action=action)
+    return FollowingDaemon(tmp_path / "rsyslog", config,
+                           lambda conf, d: [str(RSYSLOG / "usr" / "sbin" / "rsyslogd"), "-n", "-f", str(conf), "-i", str(d / "pid"), "-M", str(MODULES)],
+                           startup=1)
 
 
 def elasticsearch_action(server, token, errorfile):
@@ -72,7 +54,7 @@ def forward_action(server, framing):
 
 
 def run(server, tmp_path, action, expected, stream, tenant="ship", refusals=False, complete=lambda stored: stored):
-    shipper = Rsyslog(tmp_path, action)
+    shipper = rsyslog(tmp_path, action)
     try:
         if refusals:
             with server.inflight_held():

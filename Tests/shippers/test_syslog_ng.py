@@ -1,13 +1,11 @@
 """syslog-ng's http(), elasticsearch-http(), network() and syslog() destinations against segd (its
 records route, its Elasticsearch bulk API, and its syslog listener over TCP and TLS)."""
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import LIMITED_TOKEN, TOKEN, assert_exactly_once, id_in, ids, wait_for
+from conftest import LIMITED_TOKEN, TOKEN, FollowingDaemon, assert_exactly_once, id_in, ids, wait_for
 
 CONFIG = """@version: 3.38
 @include "scl.conf"
@@ -18,38 +16,18 @@ log {{ source(s_in); destination(d_out); flags(flow-control); }};
 """
 
 
-class SyslogNg:
-    """A syslog-ng in the foreground, reading ids from a file and sending them to `destination`."""
-
-    def __init__(self, workdir, destination):
-        self.dir = workdir / "syslog-ng"
-        self.dir.mkdir()
-        self.input = self.dir / "input.log"
-        self.input.write_text("")
-        conf = self.dir / "syslog-ng.conf"
-        conf.write_text(CONFIG.format(input=self.input, destination=destination))
-        self.log = self.dir / "syslog-ng.out"
-        self.proc = subprocess.Popen(["syslog-ng", "-F", "-e", "--no-caps", "-f", str(conf), "-R", str(self.dir / "persist"),
-                                      "-p", str(self.dir / "pid"), "-c", str(self.dir / "ctl")],
-                                     stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
-        time.sleep(0.5)
-        assert self.proc.poll() is None, self.log.read_text()
-
-    def write(self, lines):
-        with open(self.input, "a") as f:
-            f.write("".join(f"{line}\n" for line in lines))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+def syslog_ng(tmp_path, destination):
+    """syslog-ng in the foreground, reading ids from a file and sending them to `destination`."""
+    return FollowingDaemon(tmp_path / "syslog-ng", lambda input, _: CONFIG.format(input=input, destination=destination),
+                           lambda conf, d: ["syslog-ng", "-F", "-e", "--no-caps", "-f", str(conf), "-R", str(d / "persist"),
+                                            "-p", str(d / "pid"), "-c", str(d / "ctl")])
 
 
 def run(server, tmp_path, destination, expected, stream, tenant="ship", during=None):
     """Writes `expected` into syslog-ng's input (calling `during` once the first ids are in), waits
     for segd to have acknowledged all of them, stops both, and returns the stored rows; with
     `during`, checks that segd refused requests for memory and for the rate meanwhile."""
-    shipper = SyslogNg(tmp_path, destination)
+    shipper = syslog_ng(tmp_path, destination)
     try:
         if during:
             shipper.write(expected[:5])

@@ -25,6 +25,26 @@ enum BodyReading {
         case zstd
         /// Snappy's framing format, as Loki reads `Content-Encoding: snappy`.
         case snappy
+
+        var name: String {
+            switch self {
+            case .identity: "identity"
+            case .gzip: "gzip"
+            case .deflate: "deflate"
+            case .zstd: "zstd"
+            case .snappy: "snappy"
+            }
+        }
+
+        /// Where a body cut short ends, in an error message.
+        var end: String {
+            switch self {
+            case .gzip: "before its last member's trailer"
+            case .zstd: "inside a frame"
+            case .snappy: "inside a chunk"
+            default: "before its end of stream"
+            }
+        }
     }
 
     /// The media types a route takes, and how to name them in a 415.
@@ -121,44 +141,30 @@ enum BodyReading {
         switch declared.coding {
         case .identity:
             return body
-        case .gzip, .deflate:
-            let name = declared.coding == .gzip ? "gzip" : "deflate"
+        case .gzip, .deflate, .zstd, .snappy:
             do {
-                return try GzipDecoding.decode(body, format: declared.coding == .gzip ? .gzip : .deflate, maxSize: maxBody) { admission.hold($0) }
+                return try decode(body, declared.coding, maxBody: maxBody, admission: admission)
             } catch .tooLarge {
                 throw decodedTooLarge(maxBody)
             } catch .refused {
                 throw admission.overInflightBound()
             } catch .truncated {
-                throw APIError(.badRequest, name, declared.coding == .gzip ? "the gzip body ends before its last member's trailer; nothing was stored"
-                                                                           : "the deflate body ends before its end of stream; nothing was stored")
+                throw APIError(.badRequest, declared.coding.name, "the \(declared.coding.name) body ends \(declared.coding.end); nothing was stored")
             } catch let .corrupt(reason) {
-                throw APIError(.badRequest, name, "the body is not valid \(name) (\(reason)); nothing was stored")
+                throw APIError(.badRequest, declared.coding.name, "the body is not valid \(declared.coding.name) (\(reason)); nothing was stored")
             }
-        case .zstd:
-            do {
-                return try body.withUnsafeReadableBytes { raw throws(Zstd.Failure) in try Zstd.decode(raw, maxSize: maxBody) { admission.hold($0) } }
-            } catch .tooLarge {
-                throw decodedTooLarge(maxBody)
-            } catch .refused {
-                throw admission.overInflightBound()
-            } catch .truncated {
-                throw APIError(.badRequest, "zstd", "the zstd body ends inside a frame; nothing was stored")
-            } catch let .corrupt(reason) {
-                throw APIError(.badRequest, "zstd", "the body is not valid zstd (\(reason)); nothing was stored")
-            }
-        case .snappy:
-            do {
-                return try body.withUnsafeReadableBytes { raw throws(Snappy.Failure) in try Snappy.decodeFramed(raw, maxSize: maxBody) { admission.hold($0) } }
-            } catch .tooLarge {
-                throw decodedTooLarge(maxBody)
-            } catch .refused {
-                throw admission.overInflightBound()
-            } catch .truncated {
-                throw APIError(.badRequest, "snappy", "the snappy body ends inside a chunk; nothing was stored")
-            } catch let .corrupt(reason) {
-                throw APIError(.badRequest, "snappy", "the body is not snappy's framing format (\(reason)); nothing was stored")
-            }
+        }
+    }
+
+    /// The body in `coding`, decoded within `maxBody`, each growth charged to `admission`.
+    private static func decode(_ body: ByteBuffer, _ coding: ContentCoding, maxBody: Int, admission: Admission) throws(DecodingFailure) -> ByteBuffer {
+        let grow = { (bytes: Int) in admission.hold(bytes) }
+        switch coding {
+        case .identity: return body
+        case .gzip: return try GzipDecoding.decode(body, format: .gzip, maxSize: maxBody, grow: grow)
+        case .deflate: return try GzipDecoding.decode(body, format: .deflate, maxSize: maxBody, grow: grow)
+        case .zstd: return try body.withUnsafeReadableBytes { raw throws(DecodingFailure) in try Zstd.decode(raw, maxSize: maxBody, grow: grow) }
+        case .snappy: return try body.withUnsafeReadableBytes { raw throws(DecodingFailure) in try Snappy.decodeFramed(raw, maxSize: maxBody, grow: grow) }
         }
     }
 

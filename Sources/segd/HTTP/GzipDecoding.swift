@@ -21,16 +21,7 @@ enum GzipDecoding {
         case deflate
     }
 
-    enum Failure: Error, Equatable {
-        /// The stream ends before a member's trailer.
-        case truncated
-        /// Not gzip, a damaged member, a CRC-32 or length mismatch, or trailing garbage.
-        case corrupt(String)
-        /// The decoded body passes `maxSize`.
-        case tooLarge
-        /// `grow` refused more memory.
-        case refused
-    }
+    typealias Failure = DecodingFailure
 
     /// Decodes `input`; `grow(n)` is called before the output grows by `n` bytes.
     static func decode(_ input: ByteBuffer, format: Format = .gzip, maxSize: Int, grow: (Int) -> Bool) throws(Failure) -> ByteBuffer {

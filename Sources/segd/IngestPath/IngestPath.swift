@@ -81,11 +81,8 @@ struct IngestPath: Sendable {
         var admission: Admission?
         do {
             let store = try await authorize(tenant, stream, requestID: context.requestID)
-            let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
-            let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length)
-            admission = admitted
-            if declared.expectsContinue { context.sendContinue() }
-            let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
+            let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: store,
+                                                                    mediaTypes: mediaTypes, admission: &admission)
             let ndjson = try adapt(body, declared, admitted)
             try hold(ndjson, beyond: body, admission: admitted)
             let outcome = try await self.store(ndjson, into: store, admission: admitted, options: options, requestID: context.requestID)
@@ -111,11 +108,8 @@ struct IngestPath: Sendable {
                 options: IngestOptions, split: (ByteBuffer, BodyReading.Declared, Admission) throws -> [StreamBatch]) async throws -> [Result<IngestOutcome, APIError>] {
         var admission: Admission?
         do {
-            let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
-            let admitted = try admit(tenant: tenant, store: nil, declaredLength: declared.length)
-            admission = admitted
-            if declared.expectsContinue { context.sendContinue() }
-            let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
+            let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: nil,
+                                                                    mediaTypes: mediaTypes, admission: &admission)
             let batches = try split(body, declared, admitted)
             for batch in batches { try hold(batch.ndjson, beyond: nil, admission: admitted) }
             var results: [Result<IngestOutcome, APIError>] = []
@@ -145,6 +139,18 @@ struct IngestPath: Sendable {
             metrics.rejected(tenant: tenant.name, reason: error.reason, requestBytes: admission?.bytesRead ?? 0)
             throw error
         }
+    }
+
+    /// Steps 1 and 2: the headers checked, the request admitted (`admission` set as soon as it
+    /// is, for the caller to finish), `100 Continue` sent when asked for, and the body read.
+    private func admitAndRead(_ request: Request, context: SegdRequestContext, tenant: Tenant, store: StreamStore?,
+                              mediaTypes: BodyReading.MediaTypes, admission: inout Admission?) async throws -> (BodyReading.Declared, Admission, ByteBuffer) {
+        let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
+        let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length)
+        admission = admitted
+        if declared.expectsContinue { context.sendContinue() }
+        let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
+        return (declared, admitted, body)
     }
 
     /// Charges an adapter's NDJSON to the in-flight bound: what it adds to the body it came from.

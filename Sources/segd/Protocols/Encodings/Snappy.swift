@@ -7,12 +7,7 @@ import NIOCore
 /// CRC-32C is checked, and a stream cut short is refused. `grow(n)` is asked before the output
 /// grows by `n` bytes and may refuse (the node's in-flight byte bound).
 enum Snappy {
-    enum Failure: Error, Equatable {
-        case corrupt(String)
-        case truncated
-        case tooLarge
-        case refused
-    }
+    typealias Failure = DecodingFailure
 
     /// A block-format buffer's decoded bytes.
     static func decodeBlock(_ input: UnsafeRawBufferPointer, maxSize: Int, grow: (Int) -> Bool) throws(Failure) -> ByteBuffer {

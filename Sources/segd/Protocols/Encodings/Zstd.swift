@@ -6,12 +6,7 @@ import NIOCore
 /// inside a frame, or bytes that are not a frame, are refused. The window is limited to 8 MiB as
 /// RFC 9659 asks of HTTP decoders. `grow(n)` is asked before the output grows by `n` bytes.
 enum Zstd {
-    enum Failure: Error, Equatable {
-        case corrupt(String)
-        case truncated
-        case tooLarge
-        case refused
-    }
+    typealias Failure = DecodingFailure
 
     static func decode(_ input: UnsafeRawBufferPointer, maxSize: Int, grow: (Int) -> Bool) throws(Failure) -> ByteBuffer {
         guard let base = input.baseAddress, input.count > 0 else { throw .truncated }

@@ -88,7 +88,7 @@ struct HECRoutes: Sendable {
                     refusal = HECError(.incorrectIndex, detail: error.message)
                     refusal.invalidEventNumber = batch.firstEvent
                 case 400:
-                    refusal.invalidEventNumber = error.line.map { batch.events[max(0, min($0 - 1, batch.events.count - 1))] }
+                    refusal.invalidEventNumber = error.line.flatMap { batch.events.indices.contains($0 - 1) ? batch.events[$0 - 1] : nil }
                 default:
                     break
                 }

@@ -86,7 +86,7 @@ struct ConnectionSettings: Sendable {
 }
 
 /// The listener's open connections and their batches in flight, so that shutdown closes them
-/// only after every batch read from them is stored.
+/// and returns only once every record read from them is stored (or given up).
 final class SyslogConnections: @unchecked Sendable {
     private let lock = NSLock()
     private var channels: [ObjectIdentifier: Channel] = [:]
@@ -102,8 +102,13 @@ final class SyslogConnections: @unchecked Sendable {
         }
     }
 
+    /// A connection is gone and its last batch stored.
     func remove(_ channel: Channel) {
-        lock.withLock { _ = channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        let waiters = lock.withLock {
+            _ = channels.removeValue(forKey: ObjectIdentifier(channel))
+            return takeWaitersIfIdle()
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func batchStarted() {
@@ -111,28 +116,36 @@ final class SyslogConnections: @unchecked Sendable {
     }
 
     func batchEnded() {
-        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+        let waiters = lock.withLock {
             inFlight -= 1
-            guard inFlight == 0 else { return [] }
-            defer { idle.removeAll() }
-            return idle
+            return takeWaitersIfIdle()
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Refuses new connections, waits for the batches in flight, then closes every connection.
+    /// Called with the lock held.
+    private func takeWaitersIfIdle() -> [CheckedContinuation<Void, Never>] {
+        guard closing, inFlight == 0, channels.isEmpty else { return [] }
+        defer { idle.removeAll() }
+        return idle
+    }
+
+    /// Refuses new connections, stops reading, closes every connection, and waits until each has
+    /// stored what it read (its last frames included).
     func closeAll() async {
+        let open = lock.withLock {
+            closing = true
+            return Array(channels.values)
+        }
+        for channel in open { channel.close(promise: nil) }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let now: Bool = lock.withLock {
-                closing = true
-                if inFlight == 0 { return true }
+                if inFlight == 0 && channels.isEmpty { return true }
                 idle.append(done)
                 return false
             }
             if now { done.resume() }
         }
-        let open = lock.withLock { Array(channels.values) }
-        for channel in open { channel.close(promise: nil) }
     }
 
     var isClosing: Bool { lock.withLock { closing } }

@@ -40,6 +40,8 @@ let package = Package(
         // Content encodings of request bodies: zstd, and snappy (Loki's push bodies).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        // glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration), for hooks.
+        .systemLibrary(name: "CSpawn"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
         .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
@@ -49,7 +51,7 @@ let package = Package(
         // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
         // active segments, checkpoints, rotation, idempotency records, archival hooks.
         .target(name: "Ingest", dependencies: [
-            "SegmentFormat", "NDJSON",
+            "SegmentFormat", "NDJSON", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),

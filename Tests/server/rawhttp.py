@@ -1,4 +1,5 @@
 """Raw HTTP/1.1 over sockets, for what real clients never send (and to watch timing)."""
+import select
 import socket
 import time
 
@@ -50,6 +51,17 @@ def closed_within(s, seconds):
         except ConnectionResetError:
             return time.time() - started
     return None
+
+
+def is_open(s):
+    """Whether the peer has not closed the connection, without waiting."""
+    readable, _, _ = select.select([s], [], [], 0)
+    if not readable:
+        return True
+    try:
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except (ConnectionResetError, BlockingIOError):
+        return False
 
 
 def post_head(stream="weblog", token="acme-token", headers=(), length=None):

@@ -3,12 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSpawn
 import Foundation
 
 /// One run of one hook executable, contained: its own process group (a timeout kills every
 /// process it started), a default signal mask and dispositions (segd blocks SIGTERM for its own
-/// signal handling; a hook must not inherit that), stdin from /dev/null, and stdout and stderr
-/// into a pipe whose last `outputLimit` bytes are kept, in memory and in `outputPath` (never the
+/// signal handling; a hook must not inherit that), no descriptor of segd's but stdin from
+/// /dev/null, and stdout and stderr into a pipe whose last `outputLimit` bytes are kept, in memory and in `outputPath` (never the
 /// whole output). The run ends when the hook's own process exits: children it leaves behind
 /// may keep the pipe open, and are not waited for.
 ///
@@ -78,6 +79,8 @@ struct HookProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
+        // Nothing else of segd's: not its listening socket, logs or segment files.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -92,9 +92,11 @@ struct IngestPath: Sendable {
             }
             admitted.finish(written: stored > 0 ? ndjson.readableBytes : 0)
             return outcome
-        } catch let error as APIError {
+        } catch {
+            // Whatever the error, the request gives back what it held.
             admission?.finish(written: 0)
-            metrics.rejected(tenant: tenant.name, reason: error.reason, requestBytes: admission?.bytesRead ?? 0)
+            let reason = (error as? APIError)?.reason ?? "internal"
+            metrics.rejected(tenant: tenant.name, reason: reason, requestBytes: admission?.bytesRead ?? 0)
             throw error
         }
     }
@@ -134,9 +136,11 @@ struct IngestPath: Sendable {
             }
             admitted.finish(written: written)
             return results
-        } catch let error as APIError {
+        } catch {
+            // Whatever the error, the request gives back what it held.
             admission?.finish(written: 0)
-            metrics.rejected(tenant: tenant.name, reason: error.reason, requestBytes: admission?.bytesRead ?? 0)
+            let reason = (error as? APIError)?.reason ?? "internal"
+            metrics.rejected(tenant: tenant.name, reason: reason, requestBytes: admission?.bytesRead ?? 0)
             throw error
         }
     }
@@ -244,8 +248,17 @@ struct IngestPath: Sendable {
         // Idempotency: a key seen before, with the same stream and body, gets the first answer.
         var claimed: (IdempotencyStore, String)?
         if let key = options.idempotencyKey {
-            guard let keys = try registry.idempotencyStore(tenant: tenant.name) else {
-                throw APIError(.internalServerError, "internal", "no key store")
+            let keys: IdempotencyStore
+            do {
+                guard let opened = try registry.idempotencyStore(tenant: tenant.name) else {
+                    throw APIError(.notFound, "unknown_tenant", "tenant '\(tenant.name)' has no key store")
+                }
+                keys = opened
+            } catch let error as APIError {
+                throw error
+            } catch {
+                logger.error("cannot open the idempotency keys", metadata: ["tenant": "\(tenant.name)", "error": "\(error)", "request_id": "\(requestID)"])
+                throw APIError(.serviceUnavailable, "storage", "the idempotency keys cannot be read now; retry later", retryAfter: 5)
             }
             let fingerprint = ndjson.withUnsafeReadableBytes(IdempotencyStore.fingerprint)
             switch keys.claim(key, fingerprint: fingerprint, now: Self.now()) {

@@ -354,3 +354,23 @@ def test_a_schema_in_schemas_dir_overrides_a_built_in_one(tmp_path):
         assert "fields" in server.records("globex", "hec")[0] and "additional" not in json.dumps(server.records("globex", "hec"))
     finally:
         server.kill()
+
+
+def test_syslog_shutdown_stores_what_open_connections_sent(segd, tmp_path):
+    """SIGTERM with syslog connections open, one in the middle of a message: segd stores what it
+    read, the unfinished message too, closes them, and exits in time."""
+    port = Segd(tmp_path / "probe").port
+    server = segd(["--syslog-port", str(port), "--syslog-tenant", "globex"])
+    closed = socket.create_connection(("127.0.0.1", port))
+    closed.sendall(b"<13>from a closed connection\n")
+    closed.close()
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    for k, s in enumerate(held):
+        s.sendall(b"<13>complete %d\n<13>unfinished %d" % (k, k))
+    time.sleep(1)
+    started = time.time()
+    assert server.stop(timeout=20) == 0 and time.time() - started < 10
+    messages = sorted(r["message"] for r in server.records("globex", "syslog"))
+    assert messages == sorted(["from a closed connection"] + [f"complete {k}" for k in range(3)] + [f"unfinished {k}" for k in range(3)])
+    for s in held:
+        s.close()

@@ -94,18 +94,20 @@ final class SyslogConnections: @unchecked Sendable {
     private var closing = false
     private var idle: [CheckedContinuation<Void, Never>] = []
 
-    func add(_ channel: Channel) -> Bool {
+    /// Counts a connection in, under its handler's identity (a channel seen through a context is
+    /// not always the same object); false once closing.
+    func add(_ channel: Channel, as connection: ObjectIdentifier) -> Bool {
         lock.withLock {
             guard !closing else { return false }
-            channels[ObjectIdentifier(channel)] = channel
+            channels[connection] = channel
             return true
         }
     }
 
     /// A connection is gone and its last batch stored.
-    func remove(_ channel: Channel) {
+    func remove(_ connection: ObjectIdentifier) {
         let waiters = lock.withLock {
-            _ = channels.removeValue(forKey: ObjectIdentifier(channel))
+            _ = channels.removeValue(forKey: connection)
             return takeWaitersIfIdle()
         }
         for waiter in waiters { waiter.resume() }
@@ -171,7 +173,7 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard settings.connections.add(context.channel) else {
+        guard settings.connections.add(context.channel, as: ObjectIdentifier(self)) else {
             context.close(promise: nil)
             return
         }
@@ -211,7 +213,7 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
             SyslogMessage(frame, assumedOffset: settings.assumedOffset, now: now).write(to: records, received: now, peer: peer)
         }
         if records.count > 0 && !storing { storeBatch(context: context) }
-        if !storing { settings.connections.remove(context.channel) }
+        if !storing { settings.connections.remove(ObjectIdentifier(self)) }
         context.fireChannelInactive()
     }
 
@@ -288,7 +290,7 @@ final class SyslogConnectionHandler: ChannelDuplexHandler {
             return
         }
         if ended {
-            settings.connections.remove(context.channel)
+            settings.connections.remove(ObjectIdentifier(self))
             return
         }
         if readWanted {

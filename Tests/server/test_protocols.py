@@ -12,7 +12,7 @@ import cramjam
 import pytest
 import requests
 
-from conftest import BUILD, TOKENS, Segd
+from conftest import TOKENS, Segd
 
 GLOBEX = {"Authorization": f"Bearer {TOKENS['globex']}"}
 
@@ -233,7 +233,6 @@ def test_otlp_partial_success_and_status_answers(segd, tmp_path):
 
 
 def test_loki_protobuf_with_snappy_and_its_answers(segd):
-    from google.protobuf import descriptor_pb2  # noqa: F401  (protobuf is there with the OTLP exporter)
     server = segd()
     # A PushRequest written by hand from Loki's push.proto field numbers: streams=1 {labels=1, entries=2 {timestamp=1 {seconds=1, nanos=2}, line=2}}.
     def varint(n):

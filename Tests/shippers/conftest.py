@@ -135,6 +135,11 @@ class Segd:
                 found[m.group(2)] = int(m.group(3))
         return found
 
+    def await_refusal(self, tenant, reason="inflight_bytes", timeout=60):
+        """Waits until segd has refused the tenant's requests for `reason` at least once (a
+        client under load may take a while to send its first request)."""
+        wait_for(lambda: self.rejections(tenant).get(reason, 0) > 0, timeout=timeout, what=f"a refusal for {reason}")
+
     @contextlib.contextmanager
     def inflight_held(self):
         """Holds the node's whole in-flight byte bound with an upload that sends its headers and

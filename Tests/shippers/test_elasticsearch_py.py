@@ -1,5 +1,4 @@
 """elasticsearch-py's helpers.bulk against segd's Elasticsearch bulk API."""
-import time
 
 from elasticsearch import Elasticsearch, helpers
 
@@ -35,7 +34,7 @@ def test_helpers_bulk_resends_what_segd_refused_and_nothing_twice(segd):
     with server.inflight_held():
         client = run_in_thread(helpers.bulk, es, actions, chunk_size=30, max_retries=20, initial_backoff=0.5, max_backoff=2,
                                raise_on_error=False)
-        time.sleep(1.5)
+        server.await_refusal("limited")
     client.join(120)
     assert client.error is None and client.result == (120, []), client.error or client.result[1][:3]
     refused = server.rejections("limited")

@@ -1,7 +1,6 @@
 """The OpenTelemetry SDK's OTLP/HTTP log exporters (protobuf, and JSON) against segd's /v1/logs."""
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ def test_exporter_retries_429_and_503_without_duplicates(segd, kind):
     expected = ids(60)
     with server.inflight_held():
         client = run_in_thread(send, kind, server, LIMITED_TOKEN, expected)
-        time.sleep(1.5)
+        server.await_refusal("limited")
     client.join(180)
     assert client.error is None and client.result.returncode == 0, client.result and client.result.stderr[-2000:]
     refused = server.rejections("limited")

@@ -1,7 +1,6 @@
 """rsyslog's omelasticsearch (Elasticsearch bulk) and omfwd (syslog over TCP) against segd. rsyslog
 runs from its Debian package unpacked by tools/deps-shippers (it conflicts with syslog-ng)."""
 import re
-import time
 
 import pytest
 
@@ -59,7 +58,7 @@ def run(server, tmp_path, action, expected, stream, tenant="ship", refusals=Fals
         if refusals:
             with server.inflight_held():
                 shipper.write(expected[:5])
-                time.sleep(2.5)
+                server.await_refusal(tenant)
             shipper.write(expected[5:])
         else:
             shipper.write(expected)

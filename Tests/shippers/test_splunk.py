@@ -50,7 +50,7 @@ def test_handler_retries_server_busy_without_duplicates(segd):
     with server.inflight_held():
         for i in expected[:5]:
             log.info(i)
-        time.sleep(1.5)
+        server.await_refusal("limited")
     wait_for(lambda: len(server.rows_now("hec", "limited")) == 5, what="the first 5 events")
     for batch in (expected[5:20], expected[20:35]):
         for i in batch:

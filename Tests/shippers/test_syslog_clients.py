@@ -4,7 +4,6 @@ import logging
 import logging.handlers
 import socket
 import subprocess
-import time
 
 import pytest
 
@@ -45,7 +44,7 @@ def test_python_syslog_handler_waits_through_refusals(segd):
     expected = ids(60)
     with server.inflight_held():
         writer = run_in_thread(lambda: [log.warning(i) for i in expected])
-        time.sleep(1.5)
+        server.await_refusal("limited")
     writer.join(60)
     handler.close()
     wait_for(lambda: len(server.rows_now("syslog", "limited")) >= len(expected), timeout=60, what="every message")
@@ -78,7 +77,7 @@ def test_logger_waits_through_refusals(segd, tmp_path):
     with server.inflight_held():
         sender = subprocess.Popen(["logger", "--tcp", "-n", "127.0.0.1", "-P", str(server.syslog_port), "-t", "loggertest",
                                    "--octet-count", "-f", str(source)])
-        time.sleep(1.5)
+        server.await_refusal("limited")
     assert sender.wait(timeout=60) == 0
     wait_for(lambda: len(server.rows_now("syslog", "limited")) >= len(expected), timeout=60, what="every message")
     refused = server.rejections("limited")

@@ -1,7 +1,6 @@
 """syslog-ng's http(), elasticsearch-http(), network() and syslog() destinations against segd (its
 records route, its Elasticsearch bulk API, and its syslog listener over TCP and TLS)."""
 import subprocess
-import time
 
 import pytest
 
@@ -23,19 +22,22 @@ def syslog_ng(tmp_path, destination):
                                             "-p", str(d / "pid"), "-c", str(d / "ctl")])
 
 
-def run(server, tmp_path, destination, expected, stream, tenant="ship", during=None):
-    """Writes `expected` into syslog-ng's input (calling `during` once the first ids are in), waits
-    for segd to have acknowledged all of them, stops both, and returns the stored rows; with
-    `during`, checks that segd refused requests for memory and for the rate meanwhile."""
+def run(server, tmp_path, destination, expected, stream, tenant="ship", refusals=False):
+    """Writes `expected` into syslog-ng's input, waits for segd to have acknowledged all of them,
+    stops both, and returns the stored rows. With `refusals`, the first ids are written while
+    segd's in-flight bound is held (503), the rest after, faster than the tenant's rate (429), and
+    segd must have refused requests for both."""
     shipper = syslog_ng(tmp_path, destination)
     try:
-        if during:
-            shipper.write(expected[:5])
-            during(lambda: shipper.write(expected[5:]))
+        if refusals:
+            with server.inflight_held():
+                shipper.write(expected[:5])
+                server.await_refusal(tenant)
+            shipper.write(expected[5:])
         else:
             shipper.write(expected)
         wait_for(lambda: len(server.rows_now(stream, tenant)) >= len(expected), timeout=90, what=f"{len(expected)} records in {stream}")
-        if during:
+        if refusals:
             refused = server.rejections(tenant)
             assert refused.get("inflight_bytes", 0) > 0 and refused.get("rate", 0) > 0, refused
     finally:
@@ -55,15 +57,6 @@ def elasticsearch_destination(server, token, batch=10):
             f'batch-lines({batch}) batch-timeout(100) workers(1));')
 
 
-def refusals(server):
-    """Holds segd's in-flight bound (503) while the rest is written, then lets the rate (429) act."""
-    def during(write_rest):
-        with server.inflight_held():
-            time.sleep(1.5)
-        write_rest()
-    return during
-
-
 def test_http_destination(segd, tmp_path):
     server = segd()
     expected = ids(300)
@@ -74,7 +67,7 @@ def test_http_destination(segd, tmp_path):
 def test_http_destination_resends_429_and_503_without_duplicates(segd, tmp_path):
     server = segd()
     expected = ids(60)
-    rows = run(server, tmp_path, http_destination(server, LIMITED_TOKEN), expected, "app", tenant="limited", during=refusals(server))
+    rows = run(server, tmp_path, http_destination(server, LIMITED_TOKEN), expected, "app", tenant="limited", refusals=True)
     assert_exactly_once([r["id"] for r in rows], expected)
 
 
@@ -90,7 +83,7 @@ def test_elasticsearch_http_destination_resends_429_without_duplicates(segd, tmp
     server = segd()
     expected = ids(60)
     rows = run(server, tmp_path, elasticsearch_destination(server, LIMITED_TOKEN), expected, "elasticsearch", tenant="limited",
-               during=refusals(server))
+               refusals=True)
     assert_exactly_once([id_in(r["MESSAGE"]) for r in rows], expected)
 
 
@@ -111,7 +104,7 @@ def test_syslog_over_tcp_waits_through_refusals(segd, tmp_path):
     server = segd(syslog_tenant="limited")
     expected = ids(60)
     rows = run(server, tmp_path, f'syslog("127.0.0.1" port({server.syslog_port}) transport("tcp"));', expected, "syslog",
-               tenant="limited", during=refusals(server))
+               tenant="limited", refusals=True)
     assert_exactly_once([r["message"] for r in rows], expected)
 
 

@@ -2,7 +2,6 @@
 (one object, or an array in batch mode), Basic authentication."""
 import os
 import subprocess
-import time
 from pathlib import Path
 
 from conftest import LIMITED_TOKEN, TOKEN, assert_exactly_once, ids, run_in_thread
@@ -37,7 +36,7 @@ def test_http_transport_refused_records_are_not_stored(segd):
     expected = ids(60)
     with server.inflight_held():
         client = run_in_thread(send, server, LIMITED_TOKEN, "single", expected)
-        time.sleep(0.5)
+        server.await_refusal("limited")
     client.join(120)
     assert client.error is None
     logged, failed = client.result

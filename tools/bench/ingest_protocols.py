@@ -9,6 +9,7 @@ are driven by wrk (ingest-protocol.lua; a request counts when answered 2xx); sys
 answers, by counting what segd accepted (its Prometheus counter) over the run.
 """
 import json
+import os
 import re
 import socket
 import statistics
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,9 +34,8 @@ def loghub_records(shared):
 
 
 def ns(ts):
-    # loghub times are RFC 3339 with milliseconds and Z.
-    from datetime import datetime
-    return int(datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=__import__("datetime").timezone.utc).timestamp() * 1e9)
+    """Nanoseconds since the epoch of a loghub time (RFC 3339, UTC)."""
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1_000_000) * 1000
 
 
 def message(record):
@@ -108,7 +109,7 @@ def bodies(work, systems):
 
 
 def wrk(port, bodies_file, duration, token):
-    env = {**__import__("os").environ, "BODIES": str(bodies_file), "TOKEN": token}
+    env = {**os.environ, "BODIES": str(bodies_file), "TOKEN": token}
     run = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}"],
                          capture_output=True, text=True, env=env, check=True).stdout
     m = re.search(r"RESULT (.*)", run)

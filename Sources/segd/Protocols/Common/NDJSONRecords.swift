@@ -8,7 +8,8 @@ import SegmentFormat
 /// A value after a value gets its comma, a value after a key or an opening bracket does not, so
 /// nested objects need no stack. Text from the wire is escaped; text that is not valid UTF-8 is
 /// repaired (each byte of an ill-formed sequence becomes U+FFFD) rather than refused. Not thread-safe.
-/// Hot path of every adapter: appends into one growing buffer, no allocation per field.
+/// Hot path of every adapter: appends into one growing buffer, no allocation per field; guarded
+/// by `tools/bench/ingest --protocols` (records/s per protocol beside the NDJSON route).
 final class NDJSONRecords {
     let sink = ByteSink(flushThreshold: .max)
     /// Records written so far.

@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
@@ -40,6 +41,8 @@ let package = Package(
         // Content encodings of request bodies: zstd, and snappy (Loki's push bodies).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        // Linux calls Swift's Glibc module leaves out (renameat2 with RENAME_NOREPLACE).
+        .systemLibrary(name: "CFileSystem"),
         // glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration), for hooks.
         .systemLibrary(name: "CSpawn"),
 
@@ -51,7 +54,7 @@ let package = Package(
         // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
         // active segments, checkpoints, rotation, idempotency records, archival hooks.
         .target(name: "Ingest", dependencies: [
-            "SegmentFormat", "NDJSON", "CSpawn",
+            "SegmentFormat", "NDJSON", "CFileSystem", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -61,10 +64,19 @@ let package = Package(
         .target(name: "RequestParsing"),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
+        // S3 on async-http-client, knowing nothing of segments: SigV4 signing, the AWS credential
+        // chain, ranged GETs and paged listings with retries.
+        .target(name: "S3", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Segments where they live in S3: partition-pruned listings, ranged reads of footers and
+        // chunks, the footer cache; a `SegmentSource` for the query.
+        .target(name: "Archive", dependencies: ["S3", "Query", "SegmentFormat"]),
 
         .executableTarget(
             name: "segcat",
-            dependencies: ["SegmentFormat", "NDJSON", "Query", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SegmentFormat", "NDJSON", "Query", "S3", "Archive", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The ingest server: HTTP API, tenants and limits, configuration, lifecycle.
@@ -101,6 +113,8 @@ let package = Package(
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
         // The protocol adapters of segd (Sources/segd/Protocols), from bytes to NDJSON records.
         .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", "CSnappy", "CZstd", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "S3Tests", dependencies: ["S3"], exclude: ["Data"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "S3", "Query", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -128,7 +128,6 @@ public final class RecordParser {
             }
         }
         block.rowCount += 1
-        block.inputBytes += line.count + 1
     }
 
     private func rollBack(row: UInt32, extraStart: Int) {

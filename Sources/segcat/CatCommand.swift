@@ -34,22 +34,24 @@ struct CatCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), globs, or - for stdin.")
+    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), globs, - for stdin, or s3://BUCKET/PREFIX (down to a tenant, stream, dt= or hour= partition, or one object).")
     var paths: [String]
 
     @Option(help: "Output these fields, in this order (comma-separated).")
     var select: String?
 
-    @Option(name: .customLong("where"), help: "Keep the rows where this SQL condition is true.")
+    // Values that start with '-' (`--since -2h`, `--where "-2 < x"`, `--limit -1`) are values, not
+    // options: these options always take the next argument.
+    @Option(name: .customLong("where"), parsing: .unconditional, help: "Keep the rows where this SQL condition is true.")
     var condition: String?
 
-    @Option(help: "Keep rows at or after this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    @Option(parsing: .unconditional, help: "Keep rows at or after this time: RFC 3339, or relative like -15m, -2h, -7d.")
     var since: String?
 
-    @Option(help: "Keep rows before this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    @Option(parsing: .unconditional, help: "Keep rows before this time: RFC 3339, or relative like -15m, -2h, -7d.")
     var until: String?
 
-    @Option(help: "Output at most this many rows.")
+    @Option(parsing: .unconditional, help: "Output at most this many rows.")
     var limit: Int?
 
     @Flag(help: "Output the number of matching rows (one row headed 'count').")
@@ -67,14 +69,18 @@ struct CatCommand: ParsableCommand {
     @Flag(help: "Stop at the first damaged block (exit 1) instead of skipping it.")
     var strict = false
 
-    @Flag(help: "Print what was pruned, read and decoded on stderr.")
+    @Flag(help: "Print what was pruned, read and decoded on stderr (and the S3 requests, bytes and cache hits).")
     var stats = false
+
+    @OptionGroup(title: "S3")
+    var s3: S3Options
 
     func validate() throws {
         if OutputFormat(rawValue: format) == nil {
             throw ValidationError("--format must be one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if let select, Self.list(select).isEmpty { throw ValidationError("--select needs at least one field") }
         if groupBy != nil && agg == nil && !count { throw ValidationError("--group-by needs --agg (or --count)") }
         if count && agg != nil { throw ValidationError("use count(*) in --agg instead of --count with --agg") }
         if select != nil && (count || agg != nil || groupBy != nil) { throw ValidationError("--select lists rows; it does not combine with --count, --group-by or --agg") }
@@ -94,35 +100,43 @@ struct CatCommand: ParsableCommand {
         }
         let sink = ByteSink(fd: 1)
         var damaged = false
+        let inputs = SegmentInputs(options: s3)
+        defer { inputs.shutdown() }
         do {
-            var readers: [(path: String, reader: SegmentReader)] = []
-            for path in try SegmentPaths.expand(paths) {
-                do {
-                    let reader = try SegmentPaths.open(path)
-                    if let recovery = reader.recovery { printError("\(path): \(recovery)") }
-                    readers.append((path, reader))
-                } catch let e as FormatError {
-                    printError("\(path): \(e)")
-                    damaged = true
-                    if query.strict { throw ExitStatus.badInput }
-                }
+            let sources = try inputs.sources(paths, since: query.since, until: query.until, note: printError)
+            let segments = try inputs.open(sources) { name, error in
+                printError("\(name): \(error)")
+                damaged = true
+            }
+            if damaged && query.strict { throw ExitStatus.badInput }
+            for segment in segments {
+                if let recovery = segment.layout.recovery { printError("\(segment.name): \(recovery)") }
             }
             let runner = QueryRunner(query: query, sink: sink) { printError($0) }
             do {
-                try runner.run(readers)
+                try runner.run(segments)
             } catch let e as QueryError {
-                printError("\(e)")
-                throw ExitStatus.cannotRun
+                try? sink.flush()
+                if let field = e.conditionField, let condition, let column = ExpressionParser.column(ofField: field, in: condition) {
+                    printError(Self.pointAt(ExpressionParser.SyntaxError(column: column, message: e.message), in: condition))
+                } else {
+                    printError("\(e)")
+                }
+                throw e.kind == .usage ? ExitCode.validationFailure : ExitStatus.cannotRun
             } catch is FormatError {
                 throw ExitStatus.badInput
             }
-            if stats { printError(runner.statistics.description) }
+            if stats {
+                printError(runner.statistics.description)
+                if let archive = inputs.archive { printError(archive.summary) }
+            }
             if runner.statistics.damaged > 0 { damaged = true }
         } catch let closed as ByteSink.OutputClosed where closed.brokenPipe {
             return
-        } catch let e as FileError {
+        } catch let error where SegmentInputs.isUnusable(error) {
+            // Never a partial answer with exit 0: what was written stays, and the status says it failed.
             try? sink.flush()
-            printError("\(e)")
+            printError("\(error)")
             throw ExitStatus.cannotRun
         }
         if damaged { throw ExitStatus.badInput }
@@ -147,13 +161,20 @@ struct CatCommand: ParsableCommand {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// RFC 3339, or `-N` followed by s, m, h or d (that long before now).
+    /// RFC 3339, or `-N` followed by s, m, h or d (that long before now). Refuses times a
+    /// timestamp cannot hold (outside 1677-09-21 to 2262-04-11, nanoseconds in an Int64).
     static func time(_ text: String, _ option: String) throws -> Int64 {
         if let ns = RFC3339.parse(text) { return ns }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         if text.hasPrefix("-"), let unit = text.last.flatMap({ units[$0] }), let n = Int64(text.dropFirst().dropLast()), n >= 0 {
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
-            return now - n * unit * 1_000_000_000
+            let (seconds, o1) = n.multipliedReportingOverflow(by: unit)
+            let (span, o2) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let (instant, o3) = now.subtractingReportingOverflow(span)
+            guard !o1 && !o2 && !o3 else {
+                throw QueryError("\(option) '\(text)' is too far back: timestamps reach back to 1677-09-21 only")
+            }
+            return instant
         }
         throw QueryError("\(option) '\(text)' is neither an RFC 3339 date-time (2024-05-01T12:00:00Z) nor a relative time (-15m, -2h, -7d)")
     }

@@ -60,7 +60,8 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Refuse records (503) when the data directory's file system has less free space (SEGD_MIN_FREE_BYTES; default 64MiB).") var minFreeBytes: String?
     @Option(help: "Rows per block: larger blocks compress repetitive logs better and buffer more memory per stream (SEGD_BLOCK_ROWS; default 16384).") var blockRows: Int?
     @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
-    @Option(help: "Bytes a stream may buffer before it answers 503 (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "Bytes a stream may buffer before requests wait for room (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "How long a request that was read waits for room in a stream's full buffers before it gets 503, 0s to 60s (SEGD_ADMISSION_WAIT; default 2s).") var admissionWait: String?
     @Option(help: "Bytes of recent records kept per stream for tail (SEGD_TAIL_BYTES; default 8MiB).") var tailBytes: String?
     @Option(help: "Request bytes held in memory at once, node-wide; past it requests get 503 (SEGD_MAX_INFLIGHT_BYTES; default 256MiB).") var maxInflightBytes: String?
     @Option(help: "A request's headers must arrive within this (SEGD_HEADER_TIMEOUT; default 10s).") var headerTimeout: String?
@@ -135,6 +136,7 @@ struct Segd: AsyncParsableCommand {
         options.segmentMaxBytes = settings.segmentMaxBytes
         options.rotateInterval = settings.rotateInterval
         options.maxBufferedBytes = settings.maxBufferedBytes
+        options.admissionWait = settings.admissionWait
         options.tailBytes = settings.tailBytes
         options.idempotencyTTL = settings.idempotencyTTL
         let registry: StreamRegistry
@@ -144,7 +146,7 @@ struct Segd: AsyncParsableCommand {
                                        timeout: TimeInterval(settings.hookTimeout) / 1e9, logger: logger)
             registry = StreamRegistry(dataDirectory: settings.dataDirectory, schemas: schemas, options: options, hooks: hooks, logger: logger)
             // Recovery before serving: replay every log, cut and resume active segments.
-            try registry.recoverAll(tenants: Set(tenants.tenants.keys))
+            try await registry.recoverAll(tenants: Set(tenants.tenants.keys))
             hooks.start()
             disk.refresh()
         } catch {
@@ -175,7 +177,8 @@ struct Segd: AsyncParsableCommand {
             },
             logger: logger
         )
-        let storage = StorageService(registry: registry, disk: disk, flushInterval: settings.flushInterval, logger: logger)
+        let storage = StorageService(registry: registry, state: state, disk: disk, flushInterval: settings.flushInterval,
+                                     shutdownTimeout: settings.shutdownTimeout, logger: logger)
         let syslog: [any Service]
         do {
             syslog = try SyslogListener.configured(settings, tenants: tenants, path: path, schemas: schemas, logger: logger).map { [$0] } ?? []
@@ -234,6 +237,7 @@ struct Segd: AsyncParsableCommand {
         try duration(hookTimeout, "SEGD_HOOK_TIMEOUT", "--hook-timeout", &s.hookTimeout)
         try size(minFreeBytes, "SEGD_MIN_FREE_BYTES", "--min-free-bytes", &s.minFreeBytes)
         try size(maxBufferedBytes, "SEGD_MAX_BUFFERED_BYTES", "--max-buffered-bytes", &s.maxBufferedBytes)
+        try duration(admissionWait, "SEGD_ADMISSION_WAIT", "--admission-wait", &s.admissionWait)
         try size(tailBytes, "SEGD_TAIL_BYTES", "--tail-bytes", &s.tailBytes)
         try size(maxInflightBytes, "SEGD_MAX_INFLIGHT_BYTES", "--max-inflight-bytes", &s.maxInflightBytes)
         try duration(headerTimeout, "SEGD_HEADER_TIMEOUT", "--header-timeout", &s.headerTimeout)

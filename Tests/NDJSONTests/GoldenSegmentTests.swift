@@ -28,7 +28,8 @@ struct GoldenSegmentTests {
 
     static func build() throws -> [UInt8] {
         let streamSchema = try StreamSchema(json: Array(schema.utf8))
-        let parser = RecordParser(schema: streamSchema)
+        let assembler = BlockAssembler(columns: streamSchema.columns, maxRows: 3)
+        let parser = RecordParser(schema: streamSchema, block: assembler.block)
         let header = SegmentHeader(schema: streamSchema, tenant: "acme", node: "golden-node", segmentID: "00112233445566778899aabbccddeeff",
                                    created: 1_714_564_800_000_000_000, blockRows: 3)
         var writer = SegmentWriter(header: header)
@@ -38,7 +39,7 @@ struct GoldenSegmentTests {
         for line in records.split(separator: "\n") { lines.append(String(line)) }
         for (i, line) in lines.enumerated() {
             try Array(line.utf8).withUnsafeBytes { try parser.append(line: $0, number: i + 1) }
-            if parser.block.isFull(maxRows: 3) {
+            if assembler.isFull {
                 bytes += writer.append(encoder.encode(parser.block))
                 parser.block.removeAll()
             }

@@ -26,6 +26,7 @@ struct ServerSettings: Sendable {
     var blockRows = 16_384
     var encodingCandidates = 3
     var maxBufferedBytes = 128 << 20
+    var admissionWait: Int64 = 2_000_000_000
     var tailBytes = 8 << 20
     var maxInflightBytes = 256 << 20
     var headerTimeout: Int64 = 10_000_000_000
@@ -57,6 +58,7 @@ struct ServerSettings: Sendable {
         try SettingBounds.size("--min-free-bytes", minFreeBytes, 0 ... 1 << 40)
         // Block and buffer arithmetic in the storage layer is 32-bit in places.
         try SettingBounds.size("--max-buffered-bytes", maxBufferedBytes, 1 << 20 ... (4 << 30) - 1)
+        try SettingBounds.duration("--admission-wait", admissionWait, 0 ... 60_000_000_000)
         try SettingBounds.size("--tail-bytes", tailBytes, 64 << 10 ... 1 << 30)
         try SettingBounds.size("--max-inflight-bytes", maxInflightBytes, maxBody ... 64 << 30, lowerName: "--max-body")
         try SettingBounds.duration("--header-timeout", headerTimeout, 100_000_000 ... 3_600_000_000_000)

@@ -126,12 +126,21 @@ struct IngestAPI: Sendable {
 final class ServerState: @unchecked Sendable {
     private let lock = NSLock()
     private var draining = false
+    private var drainInstant: ContinuousClock.Instant?
 
     var isDraining: Bool {
         lock.withLock { draining }
     }
 
+    /// When draining began (the shutdown timeout runs from there).
+    var drainStarted: ContinuousClock.Instant? {
+        lock.withLock { drainInstant }
+    }
+
     func startDraining() {
-        lock.withLock { draining = true }
+        lock.withLock {
+            draining = true
+            drainInstant = drainInstant ?? .now
+        }
     }
 }

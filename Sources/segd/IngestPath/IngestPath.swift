@@ -82,7 +82,7 @@ struct IngestPath: Sendable {
         do {
             let store = try await authorize(tenant, stream, requestID: context.requestID)
             let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: store,
-                                                                    mediaTypes: mediaTypes, admission: &admission)
+                                                                    mediaTypes: mediaTypes, options: options, admission: &admission)
             let ndjson = try adapt(body, declared, admitted)
             try hold(ndjson, beyond: body, admission: admitted)
             let outcome = try await self.store(ndjson, into: store, admission: admitted, options: options, requestID: context.requestID)
@@ -111,7 +111,7 @@ struct IngestPath: Sendable {
         var admission: Admission?
         do {
             let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: nil,
-                                                                    mediaTypes: mediaTypes, admission: &admission)
+                                                                    mediaTypes: mediaTypes, options: options, admission: &admission)
             let batches = try split(body, declared, admitted)
             for batch in batches { try hold(batch.ndjson, beyond: nil, admission: admitted) }
             var results: [Result<IngestOutcome, APIError>] = []
@@ -119,9 +119,6 @@ struct IngestPath: Sendable {
             for batch in batches {
                 do {
                     let store = try await authorize(tenant, batch.stream, requestID: context.requestID)
-                    if store.failure != nil {
-                        throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
-                    }
                     let outcome = try await self.store(batch.ndjson, into: store, admission: admitted, options: options, requestID: context.requestID)
                     let stored = outcome.storedRecords
                     if stored > 0 {
@@ -148,9 +145,11 @@ struct IngestPath: Sendable {
     /// Steps 1 and 2: the headers checked, the request admitted (`admission` set as soon as it
     /// is, for the caller to finish), `100 Continue` sent when asked for, and the body read.
     private func admitAndRead(_ request: Request, context: SegdRequestContext, tenant: Tenant, store: StreamStore?,
-                              mediaTypes: BodyReading.MediaTypes, admission: inout Admission?) async throws -> (BodyReading.Declared, Admission, ByteBuffer) {
+                              mediaTypes: BodyReading.MediaTypes, options: IngestOptions,
+                              admission: inout Admission?) async throws -> (BodyReading.Declared, Admission, ByteBuffer) {
         let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
-        let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length)
+        let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length,
+                                 mayBeReplay: options.idempotencyKey != nil, requestID: context.requestID)
         admission = admitted
         if declared.expectsContinue { context.sendContinue() }
         let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
@@ -176,8 +175,11 @@ struct IngestPath: Sendable {
     }
 
     /// Admits a request from its headers alone, or refuses it (503, 507, 429). `store` is the
-    /// request's stream, when it is known before the body.
-    func admit(tenant: Tenant, store: StreamStore?, declaredLength: Int?, source: Source = .request) throws -> Admission {
+    /// request's stream, when it is known before the body. A request that may be a replay (it has
+    /// an `Idempotency-Key`) is not refused for its stream's storage here: its first answer needs
+    /// no storage, so `store` checks that after the key.
+    func admit(tenant: Tenant, store: StreamStore?, declaredLength: Int?, mayBeReplay: Bool = false, requestID: String,
+               source: Source = .request) throws -> Admission {
         guard !state.isDraining || source == .listener else {
             throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry (the load balancer sends you to another node)", retryAfter: 1)
         }
@@ -185,9 +187,7 @@ struct IngestPath: Sendable {
         if disk.freeBytes < settings.minFreeBytes {
             throw APIError(.serviceUnavailable, "disk_full", "the node's disk is nearly full; retry later", retryAfter: 30)
         }
-        if store?.failure != nil {
-            throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
-        }
+        if !mayBeReplay, let store, let failure = store.failure { throw storageRefusal(store, failure, requestID: requestID) }
         if let wait = limits.waitBeforeBody() {
             throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(Self.rate(tenant)) records/s; retry after \(wait) s", retryAfter: wait)
         }
@@ -216,16 +216,9 @@ struct IngestPath: Sendable {
             throw APIError(.notFound, "unknown_stream", "no stream '\(ConnectionGuard.printable(stream))': known streams are \(registry.schemas.keys.sorted().joined(separator: ", "))")
         }
         if let store = registry.openedStore(tenant: tenant.name, stream: stream) { return store }
-        // First use: opening creates directories and files, so it runs on a Dispatch thread.
-        let registry = self.registry
-        let tenantName = tenant.name
+        // First use: recovery runs on the stream's own executor, not on this task's thread.
         do {
-            let opened = try await withCheckedThrowingContinuation { (done: CheckedContinuation<StreamStore?, Error>) in
-                DispatchQueue.global(qos: .userInitiated).async {
-                    done.resume(with: Result { try registry.store(tenant: tenantName, stream: stream) })
-                }
-            }
-            guard let store = opened else {
+            guard let store = try await registry.store(tenant: tenant.name, stream: stream) else {
                 throw APIError(.notFound, "unknown_stream", "no stream '\(ConnectionGuard.printable(stream))'")
             }
             return store
@@ -277,6 +270,7 @@ struct IngestPath: Sendable {
             }
         }
         do {
+            if let failure = store.failure { throw storageRefusal(store, failure, requestID: requestID) }
             do {
                 return .accepted(records: try await parseAndCommit(ndjson, into: store, admission: admission, key: options.idempotencyKey, requestID: requestID))
             } catch let error as APIError where options.invalidRecords == .skip && error.reason == "invalid" {
@@ -331,6 +325,14 @@ struct IngestPath: Sendable {
             }
         }
         return records
+    }
+
+    /// The answer while a stream cannot be written; its cause, with paths, goes to segd's log
+    /// under the request id.
+    private func storageRefusal(_ store: StreamStore, _ failure: Error, requestID: String) -> APIError {
+        logger.error("the stream cannot take records", metadata: ["tenant": "\(store.tenant)", "stream": "\(store.stream)",
+                                                                  "error": "\(failure)", "request_id": "\(requestID)"])
+        return APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }

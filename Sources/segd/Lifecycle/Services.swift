@@ -6,11 +6,15 @@ import ServiceLifecycle
 /// The storage side of segd as a service: every flush interval it flushes buffered records into
 /// blocks and seals segments whose interval is over; every few seconds it refreshes disk use and
 /// expires idempotency keys. The ticker runs on through the HTTP server's drain (graceful shutdown
-/// reaches this service last); then it flushes and seals every stream and starts their hooks.
+/// reaches this service last); then it flushes and seals every stream and starts their hooks,
+/// within what is left of `--shutdown-timeout`: past it, the write-ahead logs keep the rest for the
+/// next start.
 struct StorageService: Service {
     let registry: StreamRegistry
+    let state: ServerState
     let disk: DiskUsage
     let flushInterval: Int64
+    let shutdownTimeout: Int64
     let logger: Logger
 
     func run() async throws {
@@ -31,9 +35,12 @@ struct StorageService: Service {
                 }
             }
         }
+        // The timeout runs from SIGTERM (when draining began), not from this phase's start.
+        let left = Duration.nanoseconds(shutdownTimeout) - (ContinuousClock.now - (state.drainStarted ?? .now))
         logger.info("flushing and sealing every stream")
-        await Self.offloaded { registry.shutdown() }
-        logger.info("every stream flushed and sealed")
+        if await registry.shutdown(within: max(left, .zero)) {
+            logger.info("every stream flushed and sealed")
+        }
     }
 
     static func wallClock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }

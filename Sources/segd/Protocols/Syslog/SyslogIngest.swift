@@ -37,7 +37,7 @@ extension IngestPath {
         var admission: Admission?
         do {
             let store = try await authorize(tenant, stream, requestID: "syslog")
-            let admitted = try admit(tenant: tenant, store: store, declaredLength: ndjson.count, source: .listener)
+            let admitted = try admit(tenant: tenant, store: store, declaredLength: ndjson.count, requestID: "syslog", source: .listener)
             admission = admitted
             var options = IngestOptions()
             options.invalidRecords = .skip

@@ -142,24 +142,25 @@ def syslog_load(port, syslog_port, blobs, duration):
 
 
 def run(work, shared, start_segd, stop, free_port, duration, runs, token):
-    """Medians of `runs` runs per protocol, each on a fresh segd; NDJSON first."""
+    """Medians of `runs` rounds; each round runs every protocol once, NDJSON first, each on a fresh
+    segd, so that a noisy minute on a shared machine weighs on every protocol of its round."""
     listings, syslog = bodies(work, loghub_records(shared))
-    rows = []
-    for name in ["ndjson", "elasticsearch", "otlp-protobuf", "otlp-json", "loki-json", "loki-protobuf", "hec", "syslog"]:
-        samples = []
-        for k in range(runs):
+    names = ["ndjson", "elasticsearch", "otlp-protobuf", "otlp-json", "loki-json", "loki-protobuf", "hec", "syslog"]
+    samples = {name: [] for name in names}
+    for k in range(runs):
+        for name in names:
             syslog_port = free_port()
             proc, port = start_segd(work, f"protocol-{name}-{k}", extra=("--syslog-port", str(syslog_port)))
             if name == "syslog":
-                samples.append({"records_s": syslog_load(port, syslog_port, syslog, duration), "p50_ms": 0.0, "p99_ms": 0.0, "non2xx": 0})
+                samples[name].append({"records_s": syslog_load(port, syslog_port, syslog, duration), "p50_ms": 0.0, "p99_ms": 0.0, "non2xx": 0})
             else:
                 r = wrk(port, listings[name], duration, token)
                 ok = r["requests"] - r["errors_status"]
-                samples.append({"records_s": ok * 1000 / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-                                "non2xx": r["errors_status"] + r["errors_other"]})
+                samples[name].append({"records_s": ok * 1000 / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
+                                      "p99_ms": r["p99_us"] / 1000, "non2xx": r["errors_status"] + r["errors_other"]})
             stop(proc)
-            print(f"  protocol {name} run {k}: {samples[-1]}", file=sys.stderr, flush=True)
-        rows.append({"protocol": name, **{key: statistics.median(s[key] for s in samples) for key in samples[0]}})
+            print(f"  protocol {name} run {k}: {samples[name][-1]}", file=sys.stderr, flush=True)
+    rows = [{"protocol": name, **{key: statistics.median(s[key] for s in samples[name]) for key in samples[name][0]}} for name in names]
     base = rows[0]["records_s"]
     print(f"\nprotocols at 64 connections, 1,000-record bodies, {duration} s per run, median of {runs}:\n")
     print("| protocol | records/s | vs NDJSON | p50 ms | p99 ms | non-2xx |")

@@ -7,7 +7,8 @@ import pytest
 from conftest import LIMITED_TOKEN, SHIPPERS, TOKEN, FollowingDaemon, assert_exactly_once, id_in, ids, wait_for
 
 RSYSLOG = SHIPPERS / "rsyslog"
-MODULES = RSYSLOG / "usr" / "lib" / "x86_64-linux-gnu" / "rsyslog"
+# The unpacked package's modules, under the machine's multiarch directory (usr/lib/<triplet>/rsyslog).
+MODULES = next((RSYSLOG / "usr" / "lib").glob("*/rsyslog"), RSYSLOG / "usr" / "lib" / "rsyslog")
 
 CONFIG = """global(workDirectory="{work}" maxMessageSize="64k")
 module(load="imfile" mode="polling" PollingInterval="1")

@@ -72,4 +72,14 @@ struct BulkRequestTests {
         #expect(items[1]["delete"]?["status"] as? Int == 400 && (items[1]["delete"]?["_id"] as? String)?.count == 20)
         #expect((items[1]["delete"]?["error"] as? [String: String])?["type"] == "illegal_argument_exception")
     }
+
+    /// Items without an `_id` get distinct 20-character URL-safe ids, within a request and across
+    /// requests.
+    @Test func generatedIDsAreDistinct() {
+        var first = BulkResponse.GeneratedIDs(), second = BulkResponse.GeneratedIDs()
+        let ids = (0..<5000).map { _ in first.next() } + (0..<5000).map { _ in second.next() }
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.count == 20 && $0.allSatisfy(alphabet.contains) })
+    }
 }

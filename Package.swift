@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
@@ -36,6 +38,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
+        // Content encodings of request bodies: zstd, and snappy (Loki's push bodies).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Linux calls Swift's Glibc module leaves out (renameat2 with RENAME_NOREPLACE).
         .systemLibrary(name: "CFileSystem"),
         // glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration), for hooks.
@@ -93,6 +98,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                // The protocol adapters: zstd and snappy bodies, OTLP and Loki's protobuf, the syslog TCP/TLS listener.
+                "CZstd", "CSnappy",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
 
@@ -101,6 +111,8 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
+        // The protocol adapters of segd (Sources/segd/Protocols), from bytes to NDJSON records.
+        .testTarget(name: "ProtocolsTests", dependencies: ["segd", "NDJSON", "SegmentFormat", "CSnappy", "CZstd", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "S3Tests", dependencies: ["S3"], exclude: ["Data"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "S3", "Query", "SegmentFormat"]),
     ],

@@ -7,37 +7,44 @@ import SegmentFormat
 
 /// A cursor over one line of JSON text in raw bytes: whitespace, strings (validated, optionally
 /// unescaped into a buffer), numbers and whole values, with errors that say what was expected.
+/// Public for the protocol adapters, which read their JSON bodies with it. The bytes must stay
+/// valid while the scanner is in use.
 ///
 /// Hot path of ingest (every record goes through it): pointer arithmetic, no allocation, eight
 /// bytes at a time where it pays. Guarded by `tools/bench/format` (pack MB/s).
-struct JSONScanner {
-    let p: UnsafePointer<UInt8>
-    let end: Int
-    var i: Int
+public struct JSONScanner {
+    public let p: UnsafePointer<UInt8>
+    public let end: Int
+    public var i: Int
 
-    init(_ p: UnsafePointer<UInt8>, count: Int) {
+    public init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.p = p
         self.end = count
         self.i = 0
     }
 
     /// A syntax or type problem at byte `offset` of the line.
-    struct Failure: Error {
-        let message: String
-        let offset: Int
+    public struct Failure: Error {
+        public let message: String
+        public let offset: Int
+
+        public init(message: String, offset: Int) {
+            self.message = message
+            self.offset = offset
+        }
     }
 
     @inline(__always)
-    func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
+    public func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
 
     @inline(__always)
-    var atEnd: Bool { i >= end }
+    public var atEnd: Bool { i >= end }
 
     @inline(__always)
-    var current: UInt8 { i < end ? p[i] : 0 }
+    public var current: UInt8 { i < end ? p[i] : 0 }
 
     @inline(__always)
-    mutating func skipSpace() {
+    public mutating func skipSpace() {
         while i < end {
             let c = p[i]
             if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { i += 1 } else { return }
@@ -45,13 +52,13 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
+    public mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
         guard i < end, p[i] == c else { throw fail("expected \(what)") }
         i += 1
     }
 
     /// Describes the JSON value that starts at the cursor, for "expected X, got Y" messages.
-    var kindHere: String {
+    public var kindHere: String {
         switch current {
         case UInt8(ascii: "\""): "a string"
         case UInt8(ascii: "{"): "an object"
@@ -76,7 +83,7 @@ struct JSONScanner {
     /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
     /// (between the quotes) and whether it has escapes; validates escapes and UTF-8.
     @inline(__always)
-    mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
+    public mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
         i += 1
         let start = i
         var escaped = false
@@ -205,7 +212,7 @@ struct JSONScanner {
     }
 
     /// Appends the unescaped content of an already scanned string to `out`.
-    static func unescape(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, into out: inout [UInt8]) {
+    public static func unescape(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, into out: inout [UInt8]) {
         var k = start
         var run = start
         while k < stop {
@@ -259,20 +266,20 @@ struct JSONScanner {
     // MARK: Numbers
 
     /// A JSON number's parts, checked against the JSON grammar.
-    struct NumberText {
-        var start: Int
-        var end: Int
-        var negative: Bool
+    public struct NumberText {
+        public var start: Int
+        public var end: Int
+        public var negative: Bool
         /// The first up-to-19 significant digits as an integer, and how many digits there were in all.
-        var mantissa: UInt64
-        var digits: Int
+        public var mantissa: UInt64
+        public var digits: Int
         /// Decimal exponent to apply to `mantissa` (fraction digits and `e` part, and digits past 19).
-        var exponent: Int
-        var isInteger: Bool
+        public var exponent: Int
+        public var isInteger: Bool
     }
 
     @inline(__always)
-    mutating func scanNumber() throws(Failure) -> NumberText {
+    public mutating func scanNumber() throws(Failure) -> NumberText {
         let start = i
         var negative = false
         if i < end && p[i] == UInt8(ascii: "-") {
@@ -328,7 +335,7 @@ struct JSONScanner {
 
     /// The value of an integer literal, or nil when it does not fit in 64 bits.
     @inline(__always)
-    func integerValue(_ n: NumberText) -> Int64? {
+    public func integerValue(_ n: NumberText) -> Int64? {
         guard n.digits <= 19, n.exponent == 0 else { return nil }
         if n.negative {
             return n.mantissa <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- n.mantissa) : nil
@@ -341,7 +348,7 @@ struct JSONScanner {
     /// The double nearest to the number (correctly rounded): exact arithmetic when the mantissa and
     /// the power of ten are both exact doubles (Clinger's fast path), `strtod` otherwise.
     @inline(__always)
-    func doubleValue(_ n: NumberText) -> Double {
+    public func doubleValue(_ n: NumberText) -> Double {
         if n.mantissa < (1 << 53) && n.digits <= 19 && n.exponent >= -22 && n.exponent <= 22 {
             var v = Double(n.mantissa)
             v = n.exponent < 0 ? v / Self.powersOfTen[-n.exponent] : v * Self.powersOfTen[n.exponent]
@@ -358,7 +365,7 @@ struct JSONScanner {
     // MARK: Whole values
 
     /// Skips one JSON value, validating it; nesting is bounded.
-    mutating func skipValue(depth: Int = 0) throws(Failure) {
+    public mutating func skipValue(depth: Int = 0) throws(Failure) {
         guard depth < 256 else { throw fail("nesting deeper than 256") }
         switch current {
         case UInt8(ascii: "\""):
@@ -400,7 +407,7 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    mutating func literal(_ word: StaticString) throws(Failure) {
+    public mutating func literal(_ word: StaticString) throws(Failure) {
         let n = word.utf8CodeUnitCount
         guard i + n <= end, memcmp(p + i, word.utf8Start, n) == 0 else { throw fail("invalid literal") }
         i += n

@@ -1,13 +1,27 @@
+import SegmentFormat
+
 /// RFC 3339 date-times to and from nanoseconds since the epoch (UTC), on raw bytes.
 ///
-/// Parsing accepts `T`/`t`/space between date and time, `Z`/`z` or a `±HH:MM` offset, and up to nine
-/// fraction digits; it rejects what an `Int64` of nanoseconds cannot hold (before 1677-09-21, after
-/// 2262-04-11) and leap seconds. Formatting writes UTC with `Z` and the fewest of 0, 3, 6 or 9
-/// fraction digits that keep the instant exact. Hot path (timestamp columns).
+/// Parsing accepts RFC 3339 and the ISO 8601 variants that log shippers write: `T`, `t` or a space
+/// between date and time; `Z`, `z`, `±HH:MM`, `±HHMM` or `±HH` as the offset; a `.` or `,` before
+/// the fraction. A time without an offset is read at `defaultOffset` seconds east of UTC when the
+/// caller gives one (a schema's `x-segment.default-offset`), and refused otherwise.
+///
+/// Two RFC 3339 cases have no exact nanosecond of their own, and map as follows:
+/// - More than nine fraction digits: the digits past the nanosecond are dropped, which moves the
+///   instant to the earlier nanosecond (never into the next second, minute or day).
+/// - A leap second, `23:59:60` in UTC (so `08:59:60+09:00` too), with any fraction: the last
+///   nanosecond of that UTC day, `23:59:59.999999999Z`. A record keeps its day, and sorts after every
+///   other instant of that day and before the next day. `:60` in any other minute is refused.
+///
+/// It refuses what an `Int64` of nanoseconds cannot hold (before 1677-09-21, after 2262-04-11).
+/// Formatting writes UTC with `Z` and the fewest of 0, 3, 6 or 9 fraction digits that keep the
+/// instant exact. Hot path (timestamp columns).
 public enum RFC3339 {
-    /// Parses `count` bytes at `p`; nil when they are not an RFC 3339 date-time in range.
-    public static func parse(_ p: UnsafePointer<UInt8>, count n: Int) -> Int64? {
-        guard n >= 20 else { return nil }
+    /// Parses `count` bytes at `p`; nil when they are not a date-time in range. `defaultOffset`
+    /// (seconds east of UTC) applies to a time written without an offset; nil refuses such a time.
+    public static func parse(_ p: UnsafePointer<UInt8>, count n: Int, defaultOffset: Int? = nil) -> Int64? {
+        guard n >= 19 else { return nil }
         @inline(__always) func digit(_ k: Int) -> Int? {
             let c = p[k] &- 0x30
             return c < 10 ? Int(c) : nil
@@ -22,35 +36,39 @@ public enum RFC3339 {
         else { return nil }
         let year = y1 * 100 + y2
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour < 24, minute < 60, second < 60 else { return nil }
+              hour < 24, minute < 60, second <= 60 else { return nil }
         var k = 19
         var fraction: Int64 = 0
-        if p[k] == 0x2E {
+        if k < n && (p[k] == 0x2E || p[k] == 0x2C) {
             k += 1
             var digits = 0
             while k < n, let d = digit(k) {
-                guard digits < 9 else { return nil }
-                fraction = fraction * 10 + Int64(d)
+                // Digits past the ninth are checked and dropped (the instant moves to the earlier nanosecond).
+                if digits < 9 { fraction = fraction * 10 + Int64(d) }
                 digits += 1
                 k += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<9 { fraction *= 10 }
+            for _ in min(digits, 9)..<9 { fraction *= 10 }
         }
-        guard k < n else { return nil }
-        var offsetSeconds = 0
-        if p[k] == 0x5A || p[k] == 0x7A {
-            k += 1
-        } else if p[k] == 0x2B || p[k] == 0x2D {
-            guard k + 6 == n, let oh = two(k + 1), p[k + 3] == 0x3A, let om = two(k + 4), oh < 24, om < 60 else { return nil }
-            offsetSeconds = (oh * 3600 + om * 60) * (p[k] == 0x2D ? -1 : 1)
-            k += 6
+        var offsetSeconds: Int
+        if k == n {
+            guard let defaultOffset else { return nil }
+            offsetSeconds = defaultOffset
         } else {
-            return nil
+            guard let offset = UTCOffset.seconds(p + k, count: n - k) else { return nil }
+            offsetSeconds = offset
         }
-        guard k == n else { return nil }
+        var secondOfDay = hour * 3600 + minute * 60 + second
+        if second == 60 {
+            // A leap second is the last second of a UTC day: 23:59 once the offset is taken off.
+            let utcMinute = ((hour * 60 + minute - offsetSeconds / 60) % 1440 + 1440) % 1440
+            guard utcMinute == 1439 else { return nil }
+            secondOfDay -= 1
+            fraction = 999_999_999
+        }
         let days = daysFromCivil(year: year, month: month, day: day)
-        var seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        var seconds = Int64(days) * 86_400 + Int64(secondOfDay - offsetSeconds)
         // Before the epoch, borrow a second so the product stays in range down to Int64.min.
         if seconds < 0 && fraction > 0 {
             seconds += 1
@@ -63,8 +81,12 @@ public enum RFC3339 {
     }
 
     public static func parse(_ text: String) -> Int64? {
+        parse(text, defaultOffset: nil)
+    }
+
+    public static func parse(_ text: String, defaultOffset: Int?) -> Int64? {
         var s = text
-        return s.withUTF8 { buf in buf.baseAddress.flatMap { parse($0, count: buf.count) } }
+        return s.withUTF8 { buf in buf.baseAddress.flatMap { parse($0, count: buf.count, defaultOffset: defaultOffset) } }
     }
 
     /// Appends the date-time of `ns` (UTC, `Z`) to `out`.
@@ -92,7 +114,7 @@ public enum RFC3339 {
     /// Days since the epoch, second of that day, and nanoseconds into that second (floored, so an
     /// instant before 1970 has a non-negative second and fraction).
     @inline(__always)
-    static func split(_ ns: Int64) -> (days: Int64, secondOfDay: Int, fraction: Int) {
+    public static func split(_ ns: Int64) -> (days: Int64, secondOfDay: Int, fraction: Int) {
         var seconds = ns / 1_000_000_000
         var fraction = ns % 1_000_000_000
         if fraction < 0 {
@@ -157,7 +179,7 @@ public enum RFC3339 {
         return k + 1
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -166,7 +188,7 @@ public enum RFC3339 {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -176,7 +198,8 @@ public enum RFC3339 {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    /// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01.
+    public static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -28,8 +28,14 @@ public final class RecordParser {
     /// written once per field, and an array would pay a uniqueness check each time.
     private let seen: UnsafeMutableBufferPointer<UInt32>
     private var generation: UInt32 = 0
-    /// Raw (escaped) key ranges of the current record's unknown fields, to catch duplicates.
-    private var unknownKeys: [Range<Int>] = []
+    /// The current record's unknown field names, unescaped one after another, and where each
+    /// ends: duplicates are caught however their keys are escaped (`"x"` and `"\u0078"`).
+    private var unknownKeyBytes: [UInt8] = []
+    private var unknownKeyEnds: [Int] = []
+    /// The unknown field being parsed (a range of `unknownKeyBytes`), named in errors.
+    private var currentUnknown: Range<Int>?
+    /// Date-times without an offset are read at this offset (`x-segment.default-offset`).
+    private let defaultOffset: Int?
     private var scratch: [UInt8] = []
 
     public init(schema: StreamSchema, block: BlockBuilder? = nil) {
@@ -37,6 +43,7 @@ public final class RecordParser {
         self.block = block ?? BlockBuilder(columns: schema.columns)
         builders = self.block.builders
         extraIndex = schema.extraColumn ?? -1
+        defaultOffset = schema.defaultOffset
         fieldCount = schema.columns.count - (schema.extraColumn == nil ? 0 : 1)
         builderRefs = .allocate(capacity: builders.count)
         _ = builderRefs.initialize(from: builders.map { Unmanaged.passUnretained($0) })
@@ -49,7 +56,8 @@ public final class RecordParser {
         fields = .allocate(capacity: schema.columns.count)
         _ = fields.initialize(from: schema.columns.enumerated().map { i, c in
             FieldInfo(type: c.type, nullable: c.nullable, hasEnum: schema.enumValues[i] != nil,
-                      plainName: !c.nameBytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 })
+                      plainName: !c.nameBytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 },
+                      epochExponent: i == schema.timestampColumn ? Int8(schema.timestampUnit?.nanosecondExponent ?? -1) : -1)
         })
         enums = schema.enumValues.map { $0.map { Array($0).sorted { $0.lexicographicallyPrecedes($1) } } }
         seen = .allocate(capacity: schema.columns.count)
@@ -96,13 +104,12 @@ public final class RecordParser {
         let row = UInt32(block.rowCount)
         let extraStart = extraIndex >= 0 ? builders[extraIndex].strings.bytes.count : 0
         var field: Int = -1
-        var unknownName: String?
         var s = JSONScanner(base, count: line.count)
         do throws(JSONScanner.Failure) {
-            try parseRecord(&s, row: row, field: &field, unknownName: &unknownName)
+            try parseRecord(&s, row: row, field: &field)
         } catch {
             rollBack(row: row, extraStart: extraStart)
-            let name = field >= 0 ? schema.columns[field].name : unknownName
+            let name = field >= 0 ? schema.columns[field].name : currentUnknown.map { String(decoding: unknownKeyBytes[$0], as: UTF8.self) }
             throw RecordError(line: number, field: name, message: error.message)
         }
         // Required fields, then absent marks (nothing can fail after the check).
@@ -114,7 +121,7 @@ public final class RecordParser {
             builders[c].absentRows.append(row)
         }
         if extraIndex >= 0 {
-            if unknownKeys.isEmpty {
+            if unknownKeyEnds.isEmpty {
                 builders[extraIndex].absentRows.append(row)
             } else {
                 builders[extraIndex].strings.closeValue()
@@ -132,8 +139,10 @@ public final class RecordParser {
         }
     }
 
-    private func parseRecord(_ s: inout JSONScanner, row: UInt32, field: inout Int, unknownName: inout String?) throws(JSONScanner.Failure) {
-        unknownKeys.removeAll(keepingCapacity: true)
+    private func parseRecord(_ s: inout JSONScanner, row: UInt32, field: inout Int) throws(JSONScanner.Failure) {
+        unknownKeyBytes.removeAll(keepingCapacity: true)
+        unknownKeyEnds.removeAll(keepingCapacity: true)
+        currentUnknown = nil
         s.skipSpace()
         guard s.current == UInt8(ascii: "{") else { throw s.fail("expected a JSON object, got \(s.kindHere)") }
         s.i += 1
@@ -168,7 +177,7 @@ public final class RecordParser {
                     var rescan = s
                     rescan.i = keyStart
                     let key = try rescan.scanString()
-                    try parseUnknown(&s, key: key, unknownName: &unknownName)
+                    try parseUnknown(&s, key: key)
                 }
                 s.skipSpace()
                 if s.current == UInt8(ascii: ",") {
@@ -212,26 +221,51 @@ public final class RecordParser {
         return memcmp(base, start, length) == 0
     }
 
-    private func parseUnknown(_ s: inout JSONScanner, key: (start: Int, end: Int, escaped: Bool), unknownName: inout String?) throws(JSONScanner.Failure) {
-        let keyRange = (key.start - 1)..<(key.end + 1)
-        var unescaped: [UInt8] = []
-        JSONScanner.unescape(s.p, key.start, key.end, into: &unescaped)
-        unknownName = String(decoding: unescaped, as: UTF8.self)
+    /// Keeps an unknown field in the extra column as `"name":value`, the name escaped canonically
+    /// (so that `"\u0078"` is stored as `"x"`), after checking that no other unknown field of the
+    /// record has the same name once unescaped.
+    private func parseUnknown(_ s: inout JSONScanner, key: (start: Int, end: Int, escaped: Bool)) throws(JSONScanner.Failure) {
+        let nameStart = unknownKeyBytes.count
+        if key.escaped {
+            JSONScanner.unescape(s.p, key.start, key.end, into: &unknownKeyBytes)
+        } else {
+            unknownKeyBytes.append(contentsOf: UnsafeBufferPointer(start: s.p + key.start, count: key.end - key.start))
+        }
+        let name = nameStart..<unknownKeyBytes.count
+        currentUnknown = name
         guard extraIndex >= 0 else {
             throw s.fail("unknown field (the schema does not allow additional properties)")
         }
-        for other in unknownKeys where other.count == keyRange.count && memcmp(s.p + other.lowerBound, s.p + keyRange.lowerBound, keyRange.count) == 0 {
-            throw s.fail("field appears twice in the record")
+        let duplicate = unknownKeyBytes.withUnsafeBufferPointer { all -> Bool in
+            guard let base = all.baseAddress else { return false }
+            var start = 0
+            for end in unknownKeyEnds {
+                if end - start == name.count && memcmp(base + start, base + name.lowerBound, name.count) == 0 { return true }
+                start = end
+            }
+            return false
         }
+        guard !duplicate else { throw s.fail("field appears twice in the record") }
         let valueStart = s.i
         try s.skipValue()
         let extra = builders[extraIndex]
-        if !unknownKeys.isEmpty { extra.strings.bytes.append(UInt8(ascii: ",")) }
-        extra.strings.bytes.append(contentsOf: UnsafeBufferPointer(start: s.p + keyRange.lowerBound, count: keyRange.count))
+        if !unknownKeyEnds.isEmpty { extra.strings.bytes.append(UInt8(ascii: ",")) }
+        if key.escaped {
+            // At most six bytes of escape per byte of the name, and its quotes.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6 * name.count + 2) { out in
+                unknownKeyBytes.withUnsafeBufferPointer { all in
+                    guard let text = all.baseAddress, let start = out.baseAddress else { return }
+                    let end = TextWriting.jsonString(text + name.lowerBound, name.count, to: start)
+                    extra.strings.bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: start.distance(to: end)))
+                }
+            }
+        } else {
+            extra.strings.bytes.append(contentsOf: UnsafeBufferPointer(start: s.p + key.start - 1, count: key.end - key.start + 2))
+        }
         extra.strings.bytes.append(UInt8(ascii: ":"))
         extra.strings.bytes.append(contentsOf: UnsafeBufferPointer(start: s.p + valueStart, count: s.i - valueStart))
-        unknownKeys.append(keyRange)
-        unknownName = nil
+        unknownKeyEnds.append(name.upperBound)
+        currentUnknown = nil
     }
 
     @inline(__always)
@@ -266,20 +300,20 @@ public final class RecordParser {
             }
             b.strings.closeValue()
         case .timestamp:
-            guard s.current == UInt8(ascii: "\"") else { throw s.fail("expected an RFC 3339 date-time string, got \(s.kindHere)") }
-            let str = try s.scanString()
-            let ns: Int64?
-            if str.escaped {
-                scratch.removeAll(keepingCapacity: true)
-                JSONScanner.unescape(s.p, str.start, str.end, into: &scratch)
-                ns = scratch.withUnsafeBufferPointer { $0.baseAddress.flatMap { RFC3339.parse($0, count: scratch.count) } }
+            if s.current == UInt8(ascii: "\"") {
+                let ns = try parseDateTime(&s)
+                b.integers.append(ns)
+            } else if fields[c].epochExponent >= 0 && (s.current == UInt8(ascii: "-") || (s.current >= 0x30 && s.current <= 0x39)) {
+                let n = try s.scanNumber()
+                guard let ns = EpochTimestamp.nanoseconds(n, exponent: Int(fields[c].epochExponent)) else {
+                    throw JSONScanner.Failure(message: "the time since the epoch is outside 1677-09-22 to 2262-04-11 (x-segment.timestamp-unit is \(schema.timestampUnit?.rawValue ?? ""))", offset: n.start)
+                }
+                b.integers.append(ns)
+            } else if fields[c].epochExponent >= 0 {
+                throw s.fail("expected an RFC 3339 date-time string or a number of \(schema.timestampUnit?.rawValue ?? "") since the epoch, got \(s.kindHere)")
             } else {
-                ns = RFC3339.parse(s.p + str.start, count: str.end - str.start)
+                throw s.fail("expected an RFC 3339 date-time string, got \(s.kindHere)")
             }
-            guard let ns else {
-                throw JSONScanner.Failure(message: "expected an RFC 3339 date-time between 1677-09-22 and 2262-04-11, like 2024-05-01T12:00:00Z", offset: str.start)
-            }
-            b.integers.append(ns)
         case .integer:
             if let v = s.scanShortInteger() {
                 b.integers.append(v)
@@ -321,6 +355,28 @@ public final class RecordParser {
     }
 }
 
+extension RecordParser {
+    /// The date-time string at the cursor, in nanoseconds since the epoch.
+    @inline(__always)
+    private func parseDateTime(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> Int64 {
+        let str = try s.scanString()
+        let ns: Int64?
+        if str.escaped {
+            scratch.removeAll(keepingCapacity: true)
+            JSONScanner.unescape(s.p, str.start, str.end, into: &scratch)
+            ns = scratch.withUnsafeBufferPointer { b in b.baseAddress.flatMap { RFC3339.parse($0, count: b.count, defaultOffset: defaultOffset) } }
+        } else {
+            ns = RFC3339.parse(s.p + str.start, count: str.end - str.start, defaultOffset: defaultOffset)
+        }
+        if let ns { return ns }
+        // Only on the error path: say when the one thing missing is the offset.
+        let withoutOffset = defaultOffset == nil && RFC3339.parse(s.p + str.start, count: str.end - str.start, defaultOffset: 0) != nil
+        throw JSONScanner.Failure(message: withoutOffset
+            ? "the date-time has no offset from UTC (add Z or ±HH:MM, or declare x-segment.default-offset in the schema)"
+            : "expected an RFC 3339 date-time between 1677-09-22 and 2262-04-11, like 2024-05-01T12:00:00Z", offset: str.start)
+    }
+}
+
 /// What the field loop needs to know of a column, as a trivially copyable value.
 private struct FieldInfo {
     let type: ColumnType
@@ -328,4 +384,7 @@ private struct FieldInfo {
     let hasEnum: Bool
     /// The name needs no JSON escaping, so a raw key can be compared with it byte for byte.
     let plainName: Bool
+    /// For the stream's timestamp field with an `x-segment.timestamp-unit`: the power of ten from
+    /// that unit to nanoseconds, so numbers are accepted; -1 otherwise (date-time strings only).
+    let epochExponent: Int8
 }

@@ -42,6 +42,32 @@ public enum RequestHeaders {
         return value[from...]
     }
 
+    /// The tenant token an `Authorization` value carries, in each scheme log shippers use:
+    /// `Bearer <token>`; `Basic base64(<any user>:<token>)`, the token as the password (clients
+    /// that know no other scheme); `ApiKey base64(<id>:<token>)` (Elasticsearch clients); and
+    /// `Splunk <token>` (Splunk HEC clients). Schemes are case-insensitive; the base64 is strict
+    /// (RFC 4648, padding optional); the token is printable ASCII without spaces. Nil otherwise.
+    public static func credential(_ value: String) -> String? {
+        let bytes = Array(value.utf8)
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = String(decoding: bytes[..<space].map(Token.lowercased), as: UTF8.self)
+        var start = space
+        while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+        let rest = bytes[start...]
+        guard !rest.isEmpty, rest.allSatisfy(Token.isToken68) else { return nil }
+        switch scheme {
+        case "bearer", "splunk":
+            return String(decoding: rest, as: UTF8.self)
+        case "basic", "apikey":
+            guard let decoded = Base64.decode(rest), let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let token = decoded[(colon + 1)...]
+            guard !token.isEmpty, token.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+            return String(decoding: token, as: UTF8.self)
+        default:
+            return nil
+        }
+    }
+
     /// A `Content-Length` value: decimal digits only (no sign, no spaces inside), at most 18 of
     /// them so that it fits an `Int`; nil otherwise.
     public static func contentLength(_ value: String) -> Int? {
@@ -80,6 +106,45 @@ public enum RequestHeaders {
         let bytes = value.utf8
         guard !bytes.isEmpty, bytes.count <= 255, bytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else { return nil }
         return value
+    }
+}
+
+/// Strict base64 (RFC 4648's standard alphabet): no whitespace, `=` padding only at the end
+/// and optional, no bits left over. Written here because the module depends on nothing.
+enum Base64 {
+    static func decode<C: Collection>(_ text: C) -> [UInt8]? where C.Element == UInt8 {
+        var body = Array(text)
+        var padding = 0
+        while body.last == UInt8(ascii: "=") && padding < 2 {
+            body.removeLast()
+            padding += 1
+        }
+        guard body.count % 4 != 1, padding == 0 || (body.count + padding) % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for c in body {
+            let v: UInt32
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = UInt32(c - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = UInt32(c - UInt8(ascii: "a")) + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(c - UInt8(ascii: "0")) + 52
+            case UInt8(ascii: "+"): v = 62
+            case UInt8(ascii: "/"): v = 63
+            default: return nil
+            }
+            accumulator = accumulator << 6 | v
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                accumulator &= (1 << UInt32(bits)) - 1
+            }
+        }
+        // The bits left over must be zero (a canonical encoding).
+        guard accumulator == 0 else { return nil }
+        return out
     }
 }
 

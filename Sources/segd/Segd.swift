@@ -21,8 +21,15 @@ struct Segd: AsyncParsableCommand {
         serves the built-in example stream 'weblog').
 
         API:
-          POST /v1/streams/{stream}/records   NDJSON body (application/x-ndjson, optionally gzip);
-                                              200 {"accepted": N} once durable; Idempotency-Key honoured
+          POST /v1/streams/{stream}/records   NDJSON or JSON body (gzip, deflate, zstd, snappy optional);
+                                              200 {"accepted": N} once durable; Idempotency-Key honoured;
+                                              ?invalid=skip stores the valid records and lists the others
+          POST /_bulk, /{index}/_bulk         Elasticsearch bulk (GET / and HEAD / answer as Elasticsearch)
+          POST /v1/logs                       OpenTelemetry logs, OTLP/HTTP protobuf or JSON
+          POST /loki/api/v1/push              Loki push, JSON or snappy protobuf
+          POST /services/collector[/raw]      Splunk HTTP Event Collector
+          --syslog-port                       syslog (RFC 5424, RFC 3164) over TCP or TLS
+          Tokens: Bearer, Basic (the token as the password), ApiKey, Splunk. See docs/ingest.md.
           GET  /v1/streams/{stream}/tail?n=N  the tenant's last N records
           GET  /health (or HEAD)              200 while accepting, 503 while draining
           GET  /metrics                       Prometheus text (loopback clients, or --metrics-token)
@@ -65,6 +72,10 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Bearer token /metrics asks for; without one, /metrics answers loopback clients only (SEGD_METRICS_TOKEN).") var metricsToken: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
     @Option(help: "Also append the log lines to this file, e.g. in Elastic Beanstalk's Logging directory (SEGD_LOG_FILE; default stdout only).") var logFile: String?
+    @Option(help: "Accept syslog (RFC 5424 and RFC 3164; octet-counted, LF or NUL framing) over TCP on this port into the 'syslog' stream (SEGD_SYSLOG_PORT; default off).") var syslogPort: Int?
+    @Option(help: "The tenant whose 'syslog' stream the syslog listener fills (SEGD_SYSLOG_TENANT; default 'default').") var syslogTenant: String?
+    @Option(help: "PEM certificate chain for syslog over TLS, with --syslog-tls-key (SEGD_SYSLOG_TLS_CERT; default plain TCP).") var syslogTlsCert: String?
+    @Option(help: "PEM private key for syslog over TLS (SEGD_SYSLOG_TLS_KEY).") var syslogTlsKey: String?
 
     /// The time uploads get after the drain delay before they are cut off.
     static let uploadGrace: Int64 = 5_000_000_000
@@ -168,10 +179,18 @@ struct Segd: AsyncParsableCommand {
         )
         let storage = StorageService(registry: registry, state: state, disk: disk, flushInterval: settings.flushInterval,
                                      shutdownTimeout: settings.shutdownTimeout, logger: logger)
+        let syslog: [any Service]
+        do {
+            syslog = try SyslogListener.configured(settings, tenants: tenants, path: path, schemas: schemas, logger: logger).map { [$0] } ?? []
+        } catch {
+            logger.critical("cannot start the syslog listener: \(error)")
+            throw ExitCode(2)
+        }
         let drain = DrainService(state: state, connections: connections, delay: settings.drainDelay, uploadGrace: Self.uploadGrace, logger: logger)
         // Shutdown runs in reverse: drain first, then the HTTP server (requests finish; uploads
-        // still arriving are cut off), then storage (flush, seal, hooks, delete the logs).
-        var configuration = ServiceGroupConfiguration(services: [storage, app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // still arriving are cut off), then the syslog listener (what it read is stored), then
+        // storage (flush, seal, hooks, delete the logs).
+        var configuration = ServiceGroupConfiguration(services: [storage] + syslog + [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .nanoseconds(settings.shutdownTimeout)
         try await ServiceGroup(configuration: configuration).run()
         withExtendedLifetime(lock) {}
@@ -226,6 +245,13 @@ struct Segd: AsyncParsableCommand {
         try duration(idleTimeout, "SEGD_IDLE_TIMEOUT", "--idle-timeout", &s.idleTimeout)
         try duration(idempotencyTtl, "SEGD_IDEMPOTENCY_TTL", "--idempotency-ttl", &s.idempotencyTTL)
         s.metricsToken = value(metricsToken, "SEGD_METRICS_TOKEN")
+        if let text = syslogPort.map(String.init) ?? value(nil, "SEGD_SYSLOG_PORT") {
+            guard let p = Int(text), (0...65535).contains(p) else { throw ValidationError("--syslog-port '\(text)' (or SEGD_SYSLOG_PORT) is not a port number") }
+            s.syslogPort = p
+        }
+        s.syslogTenant = value(syslogTenant, "SEGD_SYSLOG_TENANT") ?? s.syslogTenant
+        s.syslogTLSCertificate = value(syslogTlsCert, "SEGD_SYSLOG_TLS_CERT")
+        s.syslogTLSKey = value(syslogTlsKey, "SEGD_SYSLOG_TLS_KEY")
         if let text = maxConnections.map(String.init) ?? value(nil, "SEGD_MAX_CONNECTIONS") {
             guard let n = Int(text) else { throw ValidationError("--max-connections '\(text)' (or SEGD_MAX_CONNECTIONS) is not a whole number") }
             s.maxConnections = n

@@ -13,17 +13,32 @@ let fuzzSchema: StreamSchema? = try? StreamSchema(json: Array("""
 }, "required": ["ts"], "x-segment": {"timestamp": "ts"}}
 """.utf8))
 
+// The same fields with an epoch timestamp (numbers of milliseconds, or date-times) and a default
+// offset for date-times without one: the same bytes go through both.
+let fuzzEpochSchema: StreamSchema? = try? StreamSchema(json: Array("""
+{"$id": "fuzz", "type": "object", "properties": {
+  "ts": {"type": "number"}, "level": {"type": "string", "enum": ["info", "warn"]},
+  "msg": {"type": ["string", "null"]}, "n": {"type": "integer"}, "x": {"type": ["number", "null"]},
+  "ok": {"type": "boolean"}, "ctx": {"type": "object"}, "tags": {"type": "array"}, "at": {"type": ["string", "null"], "format": "date-time"}
+}, "required": ["ts"], "x-segment": {"timestamp": "ts", "timestamp-unit": "ms", "default-offset": "+02:00"}}
+""".utf8))
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRecordParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard let schema = fuzzSchema else { return 0 }
+    guard let schema = fuzzSchema, let epochSchema = fuzzEpochSchema else { return 0 }
     let input = UnsafeRawBufferPointer(start: data, count: size)
     var inference = SchemaInference()
     try? inference.add(input)
     _ = inference.schema(name: "fuzz")
+    roundTrip(input, schema)
+    roundTrip(input, epochSchema)
+    return 0
+}
 
+private func roundTrip(_ input: UnsafeRawBufferPointer, _ schema: StreamSchema) {
     let parser = RecordParser(schema: schema)
     let appended = (try? parser.appendAll(input)) ?? parser.block.rowCount
-    guard parser.block.rowCount > 0 else { return 0 }
+    guard parser.block.rowCount > 0 else { return }
     var writer = SegmentWriter(header: SegmentHeader(schema: schema, created: 0))
     let bytes = writer.headerBytes + writer.append(BlockEncoder(compression: .lz4).encode(parser.block)) + writer.footer()
     guard let reader = try? SegmentReader(data: SegmentData(bytes)),
@@ -38,5 +53,4 @@ public func fuzzRecordParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let again = RecordParser(schema: schema)
     let reparsed = sink.bytes().withUnsafeBytes { (try? again.appendAll($0)) ?? -1 }
     if reparsed != appended { fatalError("decoded NDJSON did not parse back: \(reparsed) of \(appended)") }
-    return 0
 }

@@ -1,5 +1,5 @@
 // libFuzzer target: any bytes as the header values, query string and path segment segd reads
-// from a request (Content-Type, Content-Encoding, Transfer-Encoding, Authorization,
+// from a request (Content-Type, Content-Encoding, Transfer-Encoding, Authorization in every scheme,
 // Idempotency-Key, Content-Length, Expect, `?n=`, `{stream}`). Nothing may crash, and what is
 // accepted must hold its promises. Built by tools/fuzz against static RequestParsing and
 // SegmentFormat libraries instrumented the same way.
@@ -30,6 +30,9 @@ private func check(_ text: String) {
     _ = RequestHeaders.expectation(text)
     if let token = RequestHeaders.bearerToken(text), token.isEmpty || !text.hasSuffix(token) {
         fatalError("token '\(token)' from '\(text)'")
+    }
+    if let token = RequestHeaders.credential(text), token.isEmpty || token.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+        fatalError("credential '\(token)' from '\(text)'")
     }
     if let length = RequestHeaders.contentLength(text), length < 0 {
         fatalError("negative length from '\(text)'")

@@ -67,6 +67,12 @@ struct RecordParserTests {
         (#"{"ts":"2024-02-30T12:00:00Z","level":"info"}"#, "ts", "RFC 3339"),
         (#"{"level":"info"}"#, "ts", "required field is missing"),
         (#"{"ts":"2024-05-01T12:00:00Z","level":"info","level":"warn"}"#, "level", "twice"),
+        (#"{"ts":"2024-05-01T12:00:00Z","level":"info","\u006cevel":"warn"}"#, "level", "twice"),
+        (#"{"ts":"2024-05-01T12:00:00Z","level":"info","y":1,"\u0079":2}"#, "y", "twice"),
+        (#"{"ts":"2024-05-01T12:00:00Z","level":"info","\u00e9t\u00E9":1,"été":2}"#, "été", "twice"),
+        (#"{"ts":"2024-05-01T12:00:00Z","level":"info","a\/b":1,"a/b":2}"#, "a/b", "twice"),
+        (#"{"ts":"2024-05-01T12:00:00","level":"info"}"#, "ts", "no offset"),
+        (#"{"ts":1714564800000,"level":"info"}"#, "ts", "expected an RFC 3339 date-time string, got a number"),
         (#"{"ts":"2024-05-01T12:00:00Z","level":"info","ok":"yes"}"#, "ok", "expected a boolean"),
         (#"{"ts":"2024-05-01T12:00:00Z","level":"info","ctx":"{}"}"#, "ctx", "object or array"),
         (#"{"ts":"2024-05-01T12:00:00Z","level":"info","x":1e999}"#, "x", "range"),
@@ -115,5 +121,72 @@ struct RecordParserTests {
         let lines = texts.map { #"{"ts":"2024-05-01T12:00:00Z","level":"info","x":\#($0)}"# }.joined(separator: "\n")
         _ = try Self.append(p, lines)
         #expect(p.block.builders[4].numbers.map(\.bitPattern) == texts.map { Double($0)!.bitPattern })
+    }
+
+    /// Unknown fields whose names differ only in escaping are the same field: the second is refused
+    /// (it was stored in the extra column before), and an escaped name is stored unescaped.
+    @Test func unknownFieldNamesAreComparedAndStoredUnescaped() throws {
+        let p = try Self.parser()
+        #expect { try Self.append(p, #"{"ts":"2024-05-01T12:00:00Z","level":"info","z":1,"\u007a":2}"#) } throws: { error in
+            let e = error as? RecordError
+            return e?.field == "z" && e?.message.contains("twice") == true
+        }
+        #expect(p.block.rowCount == 0)
+        _ = try Self.append(p, #"{"ts":"2024-05-01T12:00:00Z","level":"info","\u007a\n":1,"z":"\u007a","q\"":[true]}"#)
+        #expect(String(decoding: p.block.builders[8].strings.bytes, as: UTF8.self) == #""z\n":1,"z":"\u007a","q\"":[true]"#)
+    }
+
+    static let epochSchema = """
+    {"$id": "ep", "type": "object", "properties": {
+      "time": {"type": "integer"}, "at": {"type": ["string", "null"], "format": "date-time"}
+    }, "required": ["time"], "x-segment": {"timestamp": "time", "timestamp-unit": "UNIT", "default-offset": "+02:00"}}
+    """
+
+    /// With `x-segment.timestamp-unit`, the timestamp field takes a number of that unit since the
+    /// epoch, converted exactly from its digits (fractions too), as well as a date-time string.
+    @Test(arguments: [
+        ("s", "1714564800", Int64(1_714_564_800_000_000_000)),
+        ("s", "1714564800.123456789", Int64(1_714_564_800_123_456_789)),
+        ("s", "1714564800.1234567891", Int64(1_714_564_800_123_456_789)),
+        ("s", "1.7145648e9", Int64(1_714_564_800_000_000_000)),
+        ("s", "-1.5", Int64(-1_500_000_000)),
+        ("s", "-0.0000000001", Int64(-1)),
+        ("ms", "1714564800250", Int64(1_714_564_800_250_000_000)),
+        ("ms", "1714564800250.5", Int64(1_714_564_800_250_500_000)),
+        ("us", "1714564800250001", Int64(1_714_564_800_250_001_000)),
+        ("ns", "1714564800250000001", Int64(1_714_564_800_250_000_001)),
+        ("ns", "9223372036854775807", Int64.max),
+        ("ns", "-9223372036854775808", Int64.min),
+        ("ms", "0", Int64(0)),
+        ("ms", "\"2024-05-01T12:00:00.25Z\"", Int64(1_714_564_800_250_000_000)),
+        ("ms", "\"2024-05-01 14:00:00.25\"", Int64(1_714_564_800_250_000_000)),
+    ])
+    func epochNumbersInTheSchemasUnit(_ unit: String, _ value: String, _ ns: Int64) throws {
+        let p = try Self.parser(Self.epochSchema.replacingOccurrences(of: "UNIT", with: unit))
+        #expect(try Self.append(p, #"{"time":\#(value)}"#) == 1)
+        #expect(p.block.builders[0].integers == [ns])
+    }
+
+    @Test(arguments: [
+        ("s", "9300000000", "outside"),
+        ("ns", "9223372036854775808", "outside"),
+        ("ms", "1e300", "outside"),
+        ("ms", "true", "or a number of ms since the epoch, got a boolean"),
+    ])
+    func epochNumbersOutOfRangeAreRefused(_ unit: String, _ value: String, _ message: String) throws {
+        let p = try Self.parser(Self.epochSchema.replacingOccurrences(of: "UNIT", with: unit))
+        #expect { try Self.append(p, #"{"time":\#(value)}"#) } throws: { error in
+            let e = error as? RecordError
+            return e?.field == "time" && e?.message.contains(message) == true
+        }
+    }
+
+    /// `x-segment.default-offset` applies to every date-time field of the stream; numbers only to
+    /// the timestamp field.
+    @Test func defaultOffsetAppliesToEveryDateTimeField() throws {
+        let p = try Self.parser(Self.epochSchema.replacingOccurrences(of: "UNIT", with: "ms"))
+        _ = try Self.append(p, #"{"time":0,"at":"2024-05-01T14:00:00"}"#)
+        #expect(p.block.builders[1].integers == [1_714_564_800_000_000_000])
+        #expect { try Self.append(p, #"{"time":0,"at":1714564800000}"#) } throws: { ($0 as? RecordError)?.field == "at" }
     }
 }

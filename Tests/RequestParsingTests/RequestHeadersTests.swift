@@ -36,6 +36,22 @@ import Testing
         }
     }
 
+    /// Bearer, and the schemes log shippers send: Basic (the token as the password), ApiKey
+    /// (base64 of id:token), Splunk.
+    @Test func credentialsInEverySchemeShippersUse() {
+        #expect(RequestHeaders.credential("Bearer abc.DEF-123") == "abc.DEF-123")
+        #expect(RequestHeaders.credential("Splunk  tok-1") == "tok-1")
+        // base64("anyone:s3cret") and base64("id:tok:with:colons")
+        #expect(RequestHeaders.credential("Basic YW55b25lOnMzY3JldA==") == "s3cret")
+        #expect(RequestHeaders.credential("basic YW55b25lOnMzY3JldA") == "s3cret")
+        #expect(RequestHeaders.credential("ApiKey aWQ6dG9rOndpdGg6Y29sb25z") == "tok:with:colons")
+        #expect(RequestHeaders.credential("Basic OnRvaw==") == "tok")
+        for value in ["", "Basic", "Basic ", "Basic YW55b25l", "Basic YW55b25lOg==", "Basic YW55b25lOnMzY3JldA=", "Basic YW55b25lOnMzY3JldB==",
+                      "Basic YW55 b25lOnMzY3JldA==", "Basic Og==", "Digest abc", "Bearer a b", "ApiKey !!!!", "Basic YQ", "Basic Y"] {
+            #expect(RequestHeaders.credential(value) == nil, "\(value)")
+        }
+    }
+
     @Test func contentLengthIsDigitsThatFitAnInt() {
         #expect(RequestHeaders.contentLength("0") == 0)
         #expect(RequestHeaders.contentLength(" 42 ") == 42)

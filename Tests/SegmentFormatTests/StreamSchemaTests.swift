@@ -68,4 +68,31 @@ struct StreamSchemaTests {
         #expect(!StreamSchema.isValidName("Web"))
         #expect(!StreamSchema.isValidName(String(repeating: "a", count: 64)))
     }
+
+    /// `x-segment.timestamp-unit` lets the timestamp field be an integer or number (a timestamp
+    /// column all the same); `x-segment.default-offset` takes the offsets date-times use.
+    @Test func timestampUnitAndDefaultOffset() throws {
+        let s = try Self.load(Self.schema(properties: #""t": {"type": "number"}, "n": {"type": "integer"}"#,
+                                          extra: #", "required": ["t"], "x-segment": {"timestamp": "t", "timestamp-unit": "ms", "default-offset": "-0530"}"#))
+        #expect(s.columns.map(\.type) == [.timestamp, .integer, .extra])
+        #expect(s.timestampUnit == .milliseconds)
+        #expect(s.defaultOffset == -19_800)
+        let plain = try Self.load(Self.schema(properties: #""t": {"type": "string", "format": "date-time"}"#,
+                                              extra: #", "required": ["t"], "x-segment": {"timestamp": "t", "default-offset": "Z"}"#))
+        #expect(plain.timestampUnit == nil && plain.defaultOffset == 0)
+    }
+
+    @Test(arguments: [
+        (#""t": {"type": "integer"}"#, #"{"timestamp": "t"}"#, "x-segment.timestamp-unit"),
+        (#""t": {"type": "integer"}"#, #"{"timestamp": "t", "timestamp-unit": "minutes"}"#, "must be one of s, ms, us, ns"),
+        (#""t": {"type": "integer"}"#, #"{"timestamp-unit": "ms"}"#, "needs \"x-segment.timestamp\""),
+        (#""t": {"type": "boolean"}"#, #"{"timestamp": "t", "timestamp-unit": "ms"}"#, "must be {"),
+        (#""t": {"type": "string", "format": "date-time"}"#, #"{"timestamp": "t", "default-offset": "CEST"}"#, "offset from UTC"),
+        (#""t": {"type": "string", "format": "date-time"}"#, #"{"timestamp": "t", "default-offset": "+25:00"}"#, "offset from UTC"),
+    ])
+    func badTimestampSettingsAreRefused(_ properties: String, _ segment: String, _ message: String) {
+        #expect { try Self.load(Self.schema(properties: properties, extra: #", "required": ["t"], "x-segment": \#(segment)"#)) } throws: { error in
+            (error as? SchemaError)?.message.contains(message) == true
+        }
+    }
 }

@@ -45,7 +45,7 @@ def test_auth_errors(segd):
     r = server.post([app_line(1)], stream="app", tenant="acme")
     assert r.status_code == 403 and "may not use stream 'app'" in r.json()["error"]
     r = server.post([app_line(1)], stream="nosuch", tenant="globex")
-    assert r.status_code == 404 and "app, weblog" in r.json()["error"]
+    assert r.status_code == 404 and "app, elasticsearch, hec, loki, otel, syslog, weblog" in r.json()["error"]
     r = server.post([app_line(1)], stream="../../etc", tenant="globex")
     assert r.status_code == 404
     r = requests.get(server.url + "/v1/nothing")

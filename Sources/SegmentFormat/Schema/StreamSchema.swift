@@ -10,6 +10,12 @@ public struct StreamSchema: Sendable {
     public let columns: [ColumnDescriptor]
     /// Index of the `x-segment.timestamp` column, if the stream has one.
     public let timestampColumn: Int?
+    /// `x-segment.timestamp-unit`: the timestamp field may also be a number of these units since
+    /// the epoch (nil: RFC 3339 strings only).
+    public let timestampUnit: TimestampUnit?
+    /// `x-segment.default-offset`, in seconds east of UTC: how date-times written without an
+    /// offset are read (nil: such date-times are refused).
+    public let defaultOffset: Int?
     public let compression: CompressionSetting
     /// `additionalProperties`: true keeps unknown fields in the extra column, false rejects them.
     public let additionalProperties: Bool
@@ -73,6 +79,8 @@ public struct StreamSchema: Sendable {
         }
 
         var timestampName: String?
+        var timestampUnit: TimestampUnit?
+        var defaultOffset: Int?
         var compression = CompressionSetting.lz4
         if let seg = doc["x-segment"] {
             guard case let .object(members) = seg else { throw SchemaError("\"x-segment\" must be an object") }
@@ -86,8 +94,18 @@ public struct StreamSchema: Sendable {
                         throw SchemaError("\"x-segment.codec\" must be one of \(CompressionSetting.names.joined(separator: ", "))")
                     }
                     compression = c
+                case "timestamp-unit":
+                    guard let name = value.stringValue, let unit = TimestampUnit(rawValue: name) else {
+                        throw SchemaError("\"x-segment.timestamp-unit\" must be one of \(TimestampUnit.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    timestampUnit = unit
+                case "default-offset":
+                    guard let text = value.stringValue, let offset = UTCOffset.seconds(text) else {
+                        throw SchemaError("\"x-segment.default-offset\" must be an offset from UTC such as \"Z\", \"+02:00\" or \"-0500\"")
+                    }
+                    defaultOffset = offset
                 default:
-                    throw SchemaError("unsupported key '\(key)' in \"x-segment\" (supported: timestamp, codec)")
+                    throw SchemaError("unsupported key '\(key)' in \"x-segment\" (supported: timestamp, timestamp-unit, default-offset, codec)")
                 }
             }
         }
@@ -98,7 +116,8 @@ public struct StreamSchema: Sendable {
             guard !name.isEmpty, name.utf8.count <= FormatConstants.maxNameBytes else {
                 throw SchemaError("property name '\(name)' must be 1 to \(FormatConstants.maxNameBytes) bytes")
             }
-            let (column, allowed) = try Self.column(name, definition, required: required.contains(name), isTimestamp: name == timestampName)
+            let (column, allowed) = try Self.column(name, definition, required: required.contains(name), isTimestamp: name == timestampName,
+                                                    epochNumbers: timestampUnit != nil)
             columns.append(column)
             enums.append(allowed)
         }
@@ -106,8 +125,13 @@ public struct StreamSchema: Sendable {
             guard let column = columns.first(where: { $0.name == timestampName }) else {
                 throw SchemaError("\"x-segment.timestamp\" names '\(timestampName)', which is not in \"properties\"")
             }
-            guard column.type == .timestamp else { throw SchemaError("timestamp field '\(timestampName)' must be {\"type\": \"string\", \"format\": \"date-time\"}") }
+            guard column.type == .timestamp else {
+                throw SchemaError("timestamp field '\(timestampName)' must be {\"type\": \"string\", \"format\": \"date-time\"}, or an integer or number with \"x-segment.timestamp-unit\"")
+            }
             guard column.required, !column.nullable else { throw SchemaError("timestamp field '\(timestampName)' must be required and not nullable") }
+        }
+        if timestampUnit != nil && timestampName == nil {
+            throw SchemaError("\"x-segment.timestamp-unit\" needs \"x-segment.timestamp\": the field it applies to")
         }
         if additionalProperties {
             columns.append(.extra)
@@ -117,11 +141,16 @@ public struct StreamSchema: Sendable {
         self.columns = columns
         self.enumValues = enums
         self.timestampColumn = columns.firstIndex { $0.isTimestamp }
+        self.timestampUnit = timestampUnit
+        self.defaultOffset = defaultOffset
         self.compression = compression
         self.text = bytes
     }
 
-    private static func column(_ name: String, _ definition: JSONValue, required: Bool, isTimestamp: Bool) throws -> (ColumnDescriptor, Set<[UInt8]>?) {
+    /// One property's column. With `epochNumbers` (a timestamp unit), the timestamp field may be
+    /// declared an integer or number: its column is a timestamp column all the same.
+    private static func column(_ name: String, _ definition: JSONValue, required: Bool, isTimestamp: Bool,
+                               epochNumbers: Bool) throws -> (ColumnDescriptor, Set<[UInt8]>?) {
         guard case let .object(members) = definition else { throw SchemaError("property '\(name)' must be an object") }
         for (key, _) in members where !propertyKeywords.contains(key) && !annotations.contains(key) {
             throw SchemaError("unsupported keyword '\(key)' in property '\(name)': it would not be enforced (supported: type, format, enum)")
@@ -156,6 +185,8 @@ public struct StreamSchema: Sendable {
             guard type == .string, format == .string("date-time") else {
                 throw SchemaError("property '\(name)': only \"format\": \"date-time\" on a string is supported")
             }
+            type = .timestamp
+        } else if isTimestamp && epochNumbers && (type == .integer || type == .number) {
             type = .timestamp
         }
         var allowed: Set<[UInt8]>?

@@ -37,6 +37,11 @@ struct ServerSettings: Sendable {
     var metricsToken: String?
     var logLevel = Logger.Level.info
     var logFile: String?
+    /// The syslog listener (off without a port), its tenant, and its TLS certificate and key.
+    var syslogPort: Int?
+    var syslogTenant = "default"
+    var syslogTLSCertificate: String?
+    var syslogTLSKey: String?
 
     /// Checks every size, duration and count against its range; the error names the flag and
     /// the range. Zero and values that would overflow later (a 4 GiB buffer bound, a body larger
@@ -64,6 +69,12 @@ struct ServerSettings: Sendable {
         try SettingBounds.count("--block-rows", blockRows, 1 ... 1_048_576)
         try SettingBounds.count("--encoding-candidates", encodingCandidates, 1 ... 3)
         guard !node.isEmpty else { throw ValidationError("--node-id must not be empty") }
+        if (syslogTLSCertificate == nil) != (syslogTLSKey == nil) {
+            throw ValidationError("--syslog-tls-cert and --syslog-tls-key go together: give both, or neither for plain TCP")
+        }
+        if syslogTLSCertificate != nil && syslogPort == nil {
+            throw ValidationError("--syslog-tls-cert needs --syslog-port")
+        }
         if let metricsToken, metricsToken.isEmpty || !metricsToken.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             throw ValidationError("--metrics-token must be printable ASCII without spaces")
         }

@@ -10,22 +10,32 @@ import NIOCore
 /// compress-nio's `decompress` stops at the first member's end and does not report a missing
 /// trailer, which is how two members of 500 records were answered `{"accepted":500}`; so this
 /// drives zlib itself.
+///
+/// The same loop reads `Content-Encoding: deflate` (`Format.deflate`): the zlib format (RFC
+/// 1950, with its Adler-32 check) as HTTP defines it, or raw DEFLATE (RFC 1951) as Go's clients
+/// and Loki send it, told apart by the zlib header; one stream, nothing after it.
 enum GzipDecoding {
-    enum Failure: Error, Equatable {
-        /// The stream ends before a member's trailer.
-        case truncated
-        /// Not gzip, a damaged member, a CRC-32 or length mismatch, or trailing garbage.
-        case corrupt(String)
-        /// The decoded body passes `maxSize`.
-        case tooLarge
-        /// `grow` refused more memory.
-        case refused
+    /// The container around the DEFLATE data.
+    enum Format {
+        case gzip
+        case deflate
     }
 
+    typealias Failure = DecodingFailure
+
     /// Decodes `input`; `grow(n)` is called before the output grows by `n` bytes.
-    static func decode(_ input: ByteBuffer, maxSize: Int, grow: (Int) -> Bool) throws(Failure) -> ByteBuffer {
+    static func decode(_ input: ByteBuffer, format: Format = .gzip, maxSize: Int, grow: (Int) -> Bool) throws(Failure) -> ByteBuffer {
         var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        let windowBits: Int32
+        switch format {
+        case .gzip: windowBits = 15 + 16
+        case .deflate:
+            // A zlib header: compression method 8 and a header checksum divisible by 31.
+            let header = input.getBytes(at: input.readerIndex, length: min(2, input.readableBytes)) ?? []
+            let zlib = header.count == 2 && header[0] & 0x0F == 8 && (Int(header[0]) << 8 | Int(header[1])) % 31 == 0
+            windowBits = zlib ? 15 : -15
+        }
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corrupt("zlib could not start")
         }
         defer { inflateEnd(&stream) }
@@ -55,6 +65,7 @@ enum GzipDecoding {
                 case Z_STREAM_END:
                     memberEnded = true
                     if stream.avail_in == 0 { return nil }
+                    guard format == .gzip else { return .corrupt("bytes after the end of the deflate stream") }
                     // Another member follows (or garbage, which the next header check refuses).
                     guard inflateReset(&stream) == Z_OK else { return .corrupt("zlib could not reset") }
                     memberEnded = false

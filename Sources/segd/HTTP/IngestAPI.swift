@@ -21,6 +21,7 @@ struct IngestAPI: Sendable {
 
     func addRoutes(to router: Router<SegdRequestContext>) {
         router.add(middleware: JSONErrorMiddleware())
+        ProtocolRoutes(path: path, authentication: authentication, metrics: metrics, logger: logger).add(to: router)
         router.post("/v1/streams/:stream/records") { request, context in
             await answer("records", context) { try await postRecords(request, context) }
         }
@@ -67,13 +68,12 @@ struct IngestAPI: Sendable {
             }
             options.idempotencyKey = key
         }
+        options.invalidRecords = try RecordsAnswer.invalidRecords(request)
         let stream = context.parameters.get("stream") ?? ""
-        switch try await path.ingest(request, context: context, tenant: tenant, stream: stream, options: options) {
-        case let .accepted(records):
-            return .json(.ok, #"{"accepted":\#(records)}"#)
-        case let .replayed(records):
-            return .json(.ok, #"{"accepted":\#(records)}"#, headers: [.idempotentReplayed: "true"])
+        let outcome = try await path.ingest(request, context: context, tenant: tenant, stream: stream, mediaTypes: .records, options: options) { body, declared, _ in
+            declared.mediaType == "application/json" ? try JSONBody.ndjson(body) : body
         }
+        return RecordsAnswer.response(outcome, options: options)
     }
 
     // MARK: Tail

@@ -6,7 +6,6 @@ import Ingest
 final class Admission: @unchecked Sendable {
     let tenant: Tenant
     let limits: TenantLimits
-    let store: StreamStore
     private let inflight: InflightBytes
     private let disk: DiskUsage
     private var inflightHeld = 0
@@ -15,10 +14,9 @@ final class Admission: @unchecked Sendable {
     /// Bytes of the body read from the wire so far (what the rejection counters count).
     var bytesRead = 0
 
-    init(tenant: Tenant, limits: TenantLimits, store: StreamStore, inflight: InflightBytes, disk: DiskUsage) {
+    init(tenant: Tenant, limits: TenantLimits, inflight: InflightBytes, disk: DiskUsage) {
         self.tenant = tenant
         self.limits = limits
-        self.store = store
         self.inflight = inflight
         self.disk = disk
     }

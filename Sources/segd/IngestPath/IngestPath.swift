@@ -9,6 +9,19 @@ import NIOCore
 struct IngestOptions: Sendable {
     /// The request's `Idempotency-Key`, already checked (`RequestHeaders.idempotencyKey`).
     var idempotencyKey: String?
+    /// What invalid records do to the request.
+    var invalidRecords = InvalidRecords.refuseRequest
+    /// A body that adapts to no records at all is accepted (an empty OTLP export), not refused.
+    var acceptsNoRecords = false
+}
+
+/// What invalid records do to a request.
+enum InvalidRecords: Sendable {
+    /// All or nothing: one invalid record refuses the request (400), and nothing is stored.
+    case refuseRequest
+    /// The valid records are stored and the invalid ones listed (`?invalid=skip`, and protocols
+    /// that answer per record: Elasticsearch bulk items, OTLP's partial success, Loki).
+    case skip
 }
 
 /// What an ingest call did.
@@ -17,6 +30,23 @@ enum IngestOutcome: Sendable, Equatable {
     case accepted(records: Int)
     /// The idempotency key answered before, with the same body: nothing was stored again.
     case replayed(records: Int)
+    /// With `InvalidRecords.skip`, some records were invalid: the others are durable.
+    case partial(records: Int, rejected: RejectedRecords)
+
+    /// Records this call made durable.
+    var storedRecords: Int {
+        switch self {
+        case let .accepted(records), let .partial(records, _): records
+        case .replayed: 0
+        }
+    }
+}
+
+/// One stream's share of a request whose records go to several streams (an Elasticsearch bulk
+/// request, HEC events with their indexes): its NDJSON records, as the adapter made them.
+struct StreamBatch {
+    let stream: String
+    let ndjson: ByteBuffer
 }
 
 /// The one ingest path of segd, which every protocol takes (records route, and the protocol
@@ -42,27 +72,25 @@ struct IngestPath: Sendable {
     let logger: Logger
 
     /// Ingests one request of `tenant` into `stream`. `adapt` turns the decoded body into NDJSON
-    /// records of the stream's schema (identity for the records route).
+    /// records of the stream's schema (identity for the records route); it is told what the
+    /// headers declared (the media type), may charge memory it takes to the admission, and throws
+    /// `APIError`s only. What its NDJSON adds to the body is charged to the in-flight bound.
     func ingest(_ request: Request, context: SegdRequestContext, tenant: Tenant, stream: String,
                 mediaTypes: BodyReading.MediaTypes = .ndjson, options: IngestOptions,
-                adapt: (ByteBuffer) throws -> ByteBuffer = { $0 }) async throws -> IngestOutcome {
+                adapt: (ByteBuffer, BodyReading.Declared, Admission) throws -> ByteBuffer = { body, _, _ in body }) async throws -> IngestOutcome {
         var admission: Admission?
         do {
             let store = try await authorize(tenant, stream, requestID: context.requestID)
-            let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
-            let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length,
-                                     mayBeReplay: options.idempotencyKey != nil, requestID: context.requestID)
-            admission = admitted
-            if declared.expectsContinue { context.sendContinue() }
-            let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
-            let ndjson = try adapt(body)
-            let outcome = try await self.store(ndjson, admission: admitted, options: options, requestID: context.requestID)
-            if case let .accepted(records) = outcome {
-                metrics.accepted(tenant: tenant.name, stream: stream, records: records, bytes: admitted.bytesRead)
-                admitted.finish(written: ndjson.readableBytes)
-            } else {
-                admitted.finish(written: 0)
+            let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: store,
+                                                                    mediaTypes: mediaTypes, options: options, admission: &admission)
+            let ndjson = try adapt(body, declared, admitted)
+            try hold(ndjson, beyond: body, admission: admitted)
+            let outcome = try await self.store(ndjson, into: store, admission: admitted, options: options, requestID: context.requestID)
+            let stored = outcome.storedRecords
+            if stored > 0 {
+                metrics.accepted(tenant: tenant.name, stream: stream, records: stored, bytes: admitted.bytesRead)
             }
+            admitted.finish(written: stored > 0 ? ndjson.readableBytes : 0)
             return outcome
         } catch {
             // Whatever the error, the request gives back what it held.
@@ -73,27 +101,100 @@ struct IngestPath: Sendable {
         }
     }
 
+    /// Ingests one request whose records go to several streams: it is admitted from its headers
+    /// as a whole, its body read once, and `split` turns it into each stream's batch. Each batch
+    /// is then authorized and stored on its own (all or nothing, or skipping invalid records, as
+    /// `options` says); its outcome or refusal comes back in the order of the batches. What
+    /// refuses the whole request (the headers, the body, `split`) is thrown.
+    func ingest(_ request: Request, context: SegdRequestContext, tenant: Tenant, mediaTypes: BodyReading.MediaTypes,
+                options: IngestOptions, split: (ByteBuffer, BodyReading.Declared, Admission) throws -> [StreamBatch]) async throws -> [Result<IngestOutcome, APIError>] {
+        var admission: Admission?
+        do {
+            let (declared, admitted, body) = try await admitAndRead(request, context: context, tenant: tenant, store: nil,
+                                                                    mediaTypes: mediaTypes, options: options, admission: &admission)
+            let batches = try split(body, declared, admitted)
+            for batch in batches { try hold(batch.ndjson, beyond: nil, admission: admitted) }
+            var results: [Result<IngestOutcome, APIError>] = []
+            var written = 0
+            for batch in batches {
+                do {
+                    let store = try await authorize(tenant, batch.stream, requestID: context.requestID)
+                    let outcome = try await self.store(batch.ndjson, into: store, admission: admitted, options: options, requestID: context.requestID)
+                    let stored = outcome.storedRecords
+                    if stored > 0 {
+                        metrics.accepted(tenant: tenant.name, stream: batch.stream, records: stored, bytes: batch.ndjson.readableBytes)
+                        written += batch.ndjson.readableBytes
+                    }
+                    results.append(.success(outcome))
+                } catch let error as APIError {
+                    metrics.rejected(tenant: tenant.name, reason: error.reason, requestBytes: batch.ndjson.readableBytes)
+                    results.append(.failure(error))
+                }
+            }
+            admitted.finish(written: written)
+            return results
+        } catch {
+            // Whatever the error, the request gives back what it held.
+            admission?.finish(written: 0)
+            let reason = (error as? APIError)?.reason ?? "internal"
+            metrics.rejected(tenant: tenant.name, reason: reason, requestBytes: admission?.bytesRead ?? 0)
+            throw error
+        }
+    }
+
+    /// Steps 1 and 2: the headers checked, the request admitted (`admission` set as soon as it
+    /// is, for the caller to finish), `100 Continue` sent when asked for, and the body read.
+    private func admitAndRead(_ request: Request, context: SegdRequestContext, tenant: Tenant, store: StreamStore?,
+                              mediaTypes: BodyReading.MediaTypes, options: IngestOptions,
+                              admission: inout Admission?) async throws -> (BodyReading.Declared, Admission, ByteBuffer) {
+        let declared = try BodyReading.inspect(request.headers, mediaTypes: mediaTypes, maxBody: settings.maxBody)
+        let admitted = try admit(tenant: tenant, store: store, declaredLength: declared.length,
+                                 mayBeReplay: options.idempotencyKey != nil, requestID: context.requestID)
+        admission = admitted
+        if declared.expectsContinue { context.sendContinue() }
+        let body = try await BodyReading.read(request, declared, admission: admitted, maxBody: settings.maxBody)
+        return (declared, admitted, body)
+    }
+
+    /// Charges an adapter's NDJSON to the in-flight bound: what it adds to the body it came from.
+    private func hold(_ ndjson: ByteBuffer, beyond body: ByteBuffer?, admission: Admission) throws {
+        let added = ndjson.readableBytes - (body?.readableBytes ?? 0)
+        if added > 0 {
+            guard admission.hold(added) else { throw admission.overInflightBound() }
+        }
+    }
+
     // MARK: 1. Admission
 
-    /// Admits a request from its headers alone, or refuses it (503, 507, 429). A request that may
-    /// be a replay (it has an `Idempotency-Key`) is not refused for its stream's storage here: its
-    /// first answer needs no storage, so `store` checks that after the key.
-    func admit(tenant: Tenant, store: StreamStore, declaredLength: Int?, mayBeReplay: Bool, requestID: String) throws -> Admission {
-        guard !state.isDraining else {
+    /// Where records come from, for admission: a request is refused while the node drains; the
+    /// records a listener has read (syslog) are stored until storage stops, since its senders have
+    /// no answer to retry on.
+    enum Source {
+        case request
+        case listener
+    }
+
+    /// Admits a request from its headers alone, or refuses it (503, 507, 429). `store` is the
+    /// request's stream, when it is known before the body. A request that may be a replay (it has
+    /// an `Idempotency-Key`) is not refused for its stream's storage here: its first answer needs
+    /// no storage, so `store` checks that after the key.
+    func admit(tenant: Tenant, store: StreamStore?, declaredLength: Int?, mayBeReplay: Bool = false, requestID: String,
+               source: Source = .request) throws -> Admission {
+        guard !state.isDraining || source == .listener else {
             throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry (the load balancer sends you to another node)", retryAfter: 1)
         }
         guard let limits = limits[tenant.name] else { throw APIError(.unauthorized, "auth", "unknown tenant") }
         if disk.freeBytes < settings.minFreeBytes {
             throw APIError(.serviceUnavailable, "disk_full", "the node's disk is nearly full; retry later", retryAfter: 30)
         }
-        if !mayBeReplay, let failure = store.failure { throw storageRefusal(store, failure, requestID: requestID) }
+        if !mayBeReplay, let store, let failure = store.failure { throw storageRefusal(store, failure, requestID: requestID) }
         if let wait = limits.waitBeforeBody() {
             throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(Self.rate(tenant)) records/s; retry after \(wait) s", retryAfter: wait)
         }
         guard limits.enter() else {
             throw APIError(.tooManyRequests, "concurrency", "tenant '\(tenant.name)' has \(tenant.maxConcurrentRequests) requests in progress already; wait for them", retryAfter: 1)
         }
-        let admission = Admission(tenant: tenant, limits: limits, store: store, inflight: inflight, disk: disk)
+        let admission = Admission(tenant: tenant, limits: limits, inflight: inflight, disk: disk)
         do {
             if let declaredLength {
                 guard admission.hold(declaredLength) else { throw admission.overInflightBound() }
@@ -131,10 +232,11 @@ struct IngestPath: Sendable {
 
     // MARK: 3. Store
 
-    /// Stores the NDJSON records `ndjson` of an admitted request: all or nothing.
-    func store(_ ndjson: ByteBuffer, admission: Admission, options: IngestOptions, requestID: String) async throws -> IngestOutcome {
+    /// Stores the NDJSON records `ndjson` of an admitted request in `store`: all or nothing, or
+    /// with `InvalidRecords.skip` the valid ones.
+    func store(_ ndjson: ByteBuffer, into store: StreamStore, admission: Admission, options: IngestOptions, requestID: String) async throws -> IngestOutcome {
         let tenant = admission.tenant
-        let store = admission.store
+        if options.acceptsNoRecords && ndjson.readableBytes == 0 { return .accepted(records: 0) }
         try admission.holdQuota(total: ndjson.readableBytes)
         // Idempotency: a key seen before, with the same stream and body, gets the first answer.
         var claimed: (IdempotencyStore, String)?
@@ -169,16 +271,26 @@ struct IngestPath: Sendable {
         }
         do {
             if let failure = store.failure { throw storageRefusal(store, failure, requestID: requestID) }
-            return .accepted(records: try await parseAndCommit(ndjson, admission: admission, key: options.idempotencyKey, requestID: requestID))
+            do {
+                return .accepted(records: try await parseAndCommit(ndjson, into: store, admission: admission, key: options.idempotencyKey, requestID: requestID))
+            } catch let error as APIError where options.invalidRecords == .skip && error.reason == "invalid" {
+                // Per record: the invalid lines are set aside, and the others stored as one batch.
+                let (valid, rejected) = ndjson.withUnsafeReadableBytes { RecordScreening.screen($0, schema: store.schema) }
+                guard valid.readableBytes > 0 else {
+                    if let (keys, key) = claimed { keys.release(key) }
+                    return .partial(records: 0, rejected: rejected)
+                }
+                let records = try await parseAndCommit(valid, into: store, admission: admission, key: options.idempotencyKey, requestID: requestID)
+                return .partial(records: records, rejected: rejected)
+            }
         } catch {
             if let (keys, key) = claimed { keys.release(key) }
             throw error
         }
     }
 
-    private func parseAndCommit(_ ndjson: ByteBuffer, admission: Admission, key: String?, requestID: String) async throws -> Int {
+    private func parseAndCommit(_ ndjson: ByteBuffer, into store: StreamStore, admission: Admission, key: String?, requestID: String) async throws -> Int {
         let tenant = admission.tenant
-        let store = admission.store
         let prepared: PreparedBatch = try ndjson.withUnsafeReadableBytes { raw in
             if let tooLong = BodyReading.scanLines(raw, maxLine: settings.maxLine).tooLong {
                 throw APIError(.contentTooLarge, "line_size", "line \(tooLong) is longer than \(settings.maxLine) bytes (--max-line)", line: tooLong)

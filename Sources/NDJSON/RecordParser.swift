@@ -88,6 +88,11 @@ public final class RecordParser {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw RecordError(line: number, field: nil, message: "empty line")
         }
+        guard block.inputBytes + line.count < FormatConstants.maxBlockInputBytes else {
+            throw RecordError(line: number, field: nil, message: block.rowCount == 0
+                ? "record of \(line.count) bytes is longer than a segment block holds (\(FormatConstants.maxBlockInputBytes >> 20) MiB)"
+                : "records take more than the \(FormatConstants.maxBlockInputBytes >> 20) MiB a segment block holds")
+        }
         generation &+= 1
         if generation == 0 {
             for c in seen.indices { seen[c] = 0 }

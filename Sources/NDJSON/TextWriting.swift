@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SegmentFormat
 
 /// Writes JSON text straight into memory the caller has reserved: small copies, integers,
 /// escaped strings and timestamps, each returning the position after what it wrote.

@@ -28,9 +28,16 @@ struct CatCommand: ParsableCommand {
         segments is an error. Blocks are pruned by time range and min/max before they are read; \
         only the columns the query needs are decoded. Group-by output is sorted by the group fields.
 
-        A damaged block is reported on stderr (file, block, reason) and skipped, and the exit status \
-        is 1; --strict stops at the first. A segment whose writer died before its footer is read up \
-        to its last complete block, with a note on stderr.
+        A damaged block is reported on stderr (file, block, reason) and skipped; whenever a row the \
+        query asked for could not be read, a last line on stderr says how many blocks and rows were \
+        skipped and the exit status is 1. --strict stops at the first damaged block. A segment whose \
+        writer died before its footer is read block by block: after a damaged block the reader \
+        resumes at the next intact one, and an unfinished last block (the writer died, or is still \
+        writing) is left out with a note on stderr and exit status 0.
+
+        --count without --where, --since or --until is answered from the segments' footers, which are \
+        checksummed, without reading the blocks: it counts rows of damaged blocks too. `segcat verify` \
+        is how to check that every block is readable.
         """
     )
 
@@ -93,17 +100,23 @@ struct CatCommand: ParsableCommand {
             throw ExitCode.validationFailure
         }
         let sink = ByteSink(fd: 1)
-        var damaged = false
+        var lost = LostRows()
         do {
             var readers: [(path: String, reader: SegmentReader)] = []
             for path in try SegmentPaths.expand(paths) {
                 do {
                     let reader = try SegmentPaths.open(path)
-                    if let recovery = reader.recovery { printError("\(path): \(recovery)") }
+                    if let recovery = reader.recovery {
+                        printError("\(path): \(recovery)")
+                        if !recovery.damaged.isEmpty {
+                            lost.add(blocks: recovery.damagedBlocks, rows: recovery.damagedRows)
+                            if query.strict { throw ExitStatus.badInput }
+                        }
+                    }
                     readers.append((path, reader))
                 } catch let e as FormatError {
                     printError("\(path): \(e)")
-                    damaged = true
+                    lost.segments += 1
                     if query.strict { throw ExitStatus.badInput }
                 }
             }
@@ -117,7 +130,7 @@ struct CatCommand: ParsableCommand {
                 throw ExitStatus.badInput
             }
             if stats { printError(runner.statistics.description) }
-            if runner.statistics.damaged > 0 { damaged = true }
+            lost.add(blocks: runner.statistics.damaged, rows: runner.statistics.damagedRows)
         } catch let closed as ByteSink.OutputClosed where closed.brokenPipe {
             return
         } catch let e as FileError {
@@ -125,7 +138,10 @@ struct CatCommand: ParsableCommand {
             printError("\(e)")
             throw ExitStatus.cannotRun
         }
-        if damaged { throw ExitStatus.badInput }
+        if let summary = lost.summary {
+            printError(summary)
+            throw ExitStatus.badInput
+        }
     }
 
     private func makeQuery() throws -> Query {
@@ -161,5 +177,31 @@ struct CatCommand: ParsableCommand {
     /// The error with the expression and a caret under the column at fault.
     static func pointAt(_ e: ExpressionParser.SyntaxError, in text: String) -> String {
         "\(e)\n  \(text)\n  \(String(repeating: " ", count: max(0, e.column - 1)))^"
+    }
+}
+
+/// What a query could not read: damaged blocks (with their rows, when known) and segments that
+/// could not be opened at all.
+struct LostRows {
+    var blocks = 0
+    /// Rows of the damaged blocks; nil once a block's row count is unknown.
+    var rows: Int? = 0
+    var segments = 0
+
+    mutating func add(blocks: Int, rows: Int?) {
+        self.blocks += blocks
+        self.rows = self.rows.flatMap { total in rows.map { total + $0 } }
+    }
+
+    /// The closing line on stderr, or nil when every requested row was read.
+    var summary: String? {
+        guard blocks > 0 || segments > 0 else { return nil }
+        var parts: [String] = []
+        if blocks > 0 {
+            let rowText = rows.map { "\($0) row\($0 == 1 ? "" : "s")" } ?? "an unknown number of rows"
+            parts.append("skipped \(blocks) damaged block\(blocks == 1 ? "" : "s") (\(rowText))")
+        }
+        if segments > 0 { parts.append("\(segments) segment\(segments == 1 ? "" : "s") could not be read at all") }
+        return parts.joined(separator: "; ") + ": the output lacks their rows"
     }
 }

@@ -131,6 +131,8 @@ final class Packer {
         var failure: Error?
         NDJSONLines.forEach(input, firstLine: firstLine) { line, number in
             do {
+                // A record that would take the block past its hard bound starts the next block.
+                if parser.block.inputBytes + line.count >= FormatConstants.maxBlockInputBytes { try flushBlock() }
                 try parser.append(line: line, number: number)
                 if parser.block.isFull(maxRows: blockRows) { try flushBlock() }
                 return true

@@ -320,7 +320,8 @@ public final class StreamStore: @unchecked Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             merged.removeAll()
             var end = index
-            while end < batches.count && (merged.rowCount == 0 || merged.rowCount + batches[end].records <= options.blockRows) {
+            while end < batches.count && (merged.rowCount == 0 || (merged.rowCount + batches[end].records <= options.blockRows
+                    && merged.inputBytes + batches[end].parser.block.inputBytes < FormatConstants.maxBlockInputBytes)) {
                 merged.append(contentsOf: batches[end].parser.block)
                 end += 1
             }

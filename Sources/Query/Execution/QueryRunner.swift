@@ -126,6 +126,7 @@ public final class QueryRunner {
                 statistics.chunksDecoded += result.chunks
                 if let error = result.error ?? result.otherError.map({ FormatError($0) }) {
                     statistics.damaged += 1
+                    statistics.damagedRows += sources[task.source].reader.blocks[task.block].rowCount
                     report("\(sources[task.source].path): \(error.located(block: task.block))")
                     if query.strict { throw error.located(block: task.block) }
                     continue

@@ -9,6 +9,16 @@ public struct BlockMeta: Sendable, Equatable {
     /// Smallest and largest timestamp (ns), when the stream has a timestamp.
     public var timeRange: ClosedRange<Int64>?
     public var chunks: [ChunkMeta]
+
+    /// Throws when the block's chunks declare more decompressed bytes in all than a writer can
+    /// produce, before anything is decompressed.
+    func checkDecodedSize() throws {
+        let total = chunks.reduce(0) { $0 + Int($1.rawLength) }
+        let bound = ChunkDecoder.maxBlockRawLength(columns: chunks.count, rows: rowCount)
+        guard total <= bound else {
+            throw FormatError("block declares \(total) decompressed bytes in all; a writer produces at most \(bound) for \(rowCount) rows of \(chunks.count) columns")
+        }
+    }
 }
 
 /// One chunk's entry in the footer.

@@ -40,6 +40,11 @@ public enum ChunkDecoder {
         guard h.encoding.applies(to: column.type) else {
             throw FormatError("encoding \(h.encoding.name) does not apply to a \(column.type.name) column")
         }
+        guard h.valueCount <= rowCount else { throw FormatError("chunk holds \(h.valueCount) values in a block of \(rowCount) rows") }
+        let bound = maxRawLength(column.type, rows: rowCount, values: h.valueCount)
+        guard h.rawLength <= bound else {
+            throw FormatError("chunk declares \(h.rawLength) decompressed bytes; a writer produces at most \(bound) for \(h.valueCount) \(column.type.name) values in \(rowCount) rows")
+        }
         let stored = try r.bytes(h.storedLength)
         guard Checksum.crc32(stored) == h.crc else { throw FormatError("chunk checksum mismatch") }
         let payload = try h.codec.decompress(stored, rawLength: h.rawLength)
@@ -58,6 +63,22 @@ public enum ChunkDecoder {
         }
     }
 
+    /// The most decompressed bytes a writer can produce for a chunk of `type` holding `values`
+    /// values in a block of `rows` rows (spec: Limits): the two bitmaps, and for fixed-size types at
+    /// most 16 bytes a value (a 10-byte varint, or a dictionary entry and its code) plus headers.
+    public static func maxRawLength(_ type: ColumnType, rows: Int, values: Int) -> Int {
+        let bitmaps = 2 * ((rows + 7) / 8)
+        switch type {
+        case .integer, .timestamp, .number, .boolean: return bitmaps + 16 * values + 64
+        case .string, .json, .extra: return FormatConstants.maxChunkRawBytes
+        }
+    }
+
+    /// The most decompressed bytes a writer can produce for all chunks of one block (spec: Limits).
+    public static func maxBlockRawLength(columns: Int, rows: Int) -> Int {
+        FormatConstants.maxBlockValueBytes + columns * 2 * ((rows + 7) / 8)
+    }
+
     private static func countMissing(_ nulls: [UInt8]?, _ absents: [UInt8]?, rowCount: Int) throws -> Int {
         var missing = 0
         let tailMask: UInt8 = rowCount % 8 == 0 ? 0 : ~UInt8((1 << (rowCount % 8)) - 1)
@@ -73,6 +94,20 @@ public enum ChunkDecoder {
         return missing
     }
 
+    /// Every value of a json or extra column must be JSON text of its kind, so that copying it into
+    /// NDJSON output cannot end the record early or add one.
+    private static func checkJSON(_ values: StringValues, _ type: ColumnType) throws {
+        try values.bytes.withUnsafeBytes { all in
+            for i in 0..<values.count {
+                let text = UnsafeRawBufferPointer(rebasing: all[values.range(i)])
+                let ok = type == .json ? JSONText.isContainer(text) : JSONText.isMembers(text)
+                guard ok else {
+                    throw FormatError("value \(i) is not \(type == .json ? "a JSON object or array" : "a list of JSON object members") on one line")
+                }
+            }
+        }
+    }
+
     private static func decodeValues(_ encoding: Encoding, _ type: ColumnType, _ section: UnsafeRawBufferPointer, count: Int) throws -> ColumnValues {
         if count == 0 || encoding == .empty {
             guard count == 0, encoding == .empty, section.isEmpty else {
@@ -84,7 +119,9 @@ public enum ChunkDecoder {
         case .plainInt64, .forBitpack, .deltaBitpack, .deltaVarint, .dodVarint:
             return .integers(try IntegerEncoding.decode(encoding, section, count: count))
         case .plainString:
-            return .strings(try StringEncoding.decodePlain(section, count: count, validateUTF8: true))
+            let values = try StringEncoding.decodePlain(section, count: count, validateUTF8: true)
+            if type == .json || type == .extra { try checkJSON(values, type) }
+            return .strings(values)
         case .dictString:
             let (entries, codes) = try StringEncoding.decodeDictionary(section, count: count)
             return .dictionary(entries: entries, codes: codes)

@@ -110,7 +110,13 @@ public struct SegmentFooter: Sendable, Equatable {
                 chunks.append(ChunkMeta(offset: cOffset, length: cLength, encoding: encoding, codec: codec, rawLength: raw,
                                         nullCount: nulls, absentCount: absents, stats: stats))
             }
-            blocks.append(BlockMeta(offset: offset, length: length, rowCount: rows, timeRange: blockRange, chunks: chunks))
+            let meta = BlockMeta(offset: offset, length: length, rowCount: rows, timeRange: blockRange, chunks: chunks)
+            do {
+                try meta.checkDecodedSize()
+            } catch let e as FormatError {
+                throw e.located(block: i)
+            }
+            blocks.append(meta)
         }
         guard r.isAtEnd else { throw FormatError("footer has \(r.remaining) unexpected bytes") }
         guard expectedOffset == UInt64(start) else { throw FormatError("blocks end at offset \(expectedOffset) but the footer starts at \(start)") }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Opens a segment: reads the header, then the footer, or, when the footer is missing or damaged,
 /// recovers every complete block by walking the block frames (spec: Reading a segment whose
 /// writer died). Reads single chunks on demand and checks a whole file for `verify`.
@@ -20,9 +26,39 @@ public final class SegmentReader: Sendable {
         public let stoppedAt: Int
         /// Why the walk stopped there, when it did not reach the end of the file.
         public let stopReason: String?
+        /// Damaged stretches the walk skipped to reach a later intact block, or that a sealed file
+        /// holds before its footer: their rows are lost. An unfinished last block of a segment
+        /// whose writer died (or is still writing) is not listed: it never held finished rows.
+        public let damaged: [DamagedRange]
+
+        /// Blocks the damaged stretches hold, as far as their frames can still be told apart.
+        public var damagedBlocks: Int { damaged.reduce(0) { $0 + $1.blocks } }
+        /// Rows of the damaged blocks, by their (unverified) block headers; nil when a header is unreadable.
+        public var damagedRows: Int? {
+            damaged.reduce(0 as Int?) { total, range in total.flatMap { t in range.rows.map { t + $0 } } }
+        }
 
         public var description: String {
-            "no valid footer (\(footerProblem)); recovered the blocks before offset \(stoppedAt)" + (stopReason.map { ", stopped: \($0)" } ?? "")
+            var text = "no valid footer (\(footerProblem)); recovered the blocks before offset \(stoppedAt)"
+            if let stopReason { text += ", stopped: \(stopReason)" }
+            for range in damaged { text += "; skipped \(range)" }
+            return text
+        }
+    }
+
+    /// A stretch of a segment that holds no intact block, between or after intact ones.
+    public struct DamagedRange: Sendable, CustomStringConvertible {
+        public let offset: Int
+        public let length: Int
+        /// Block frames that start in it (at least 1).
+        public let blocks: Int
+        /// Rows those frames' headers declare, when every one is readable and plausible.
+        public let rows: Int?
+        public let reason: String
+
+        public var description: String {
+            let rowText = rows.map { "\($0) rows" } ?? "an unknown number of rows"
+            return "\(length) damaged bytes at offset \(offset) (\(blocks) block\(blocks == 1 ? "" : "s"), \(rowText)): \(reason)"
         }
     }
 
@@ -41,7 +77,8 @@ public final class SegmentReader: Sendable {
         } catch let footerError as FormatError {
             let walk = Self.walkBlocks(file, from: headerEnd, columns: header.columns)
             blocks = walk.blocks
-            recovery = Recovery(footerProblem: footerError.description, stoppedAt: walk.stoppedAt, stopReason: walk.stopReason)
+            recovery = Recovery(footerProblem: footerError.description, stoppedAt: walk.stoppedAt, stopReason: walk.stopReason,
+                                damaged: walk.damaged)
         }
     }
 
@@ -172,7 +209,9 @@ public final class SegmentReader: Sendable {
                                     nullCount: 0, absentCount: 0, stats: .none))
         }
         guard r.isAtEnd else { throw FormatError("block has \(r.remaining) bytes after its last chunk") }
-        return BlockMeta(offset: 0, length: UInt32(body.count + FormatConstants.blockFrameSize), rowCount: rows, timeRange: range, chunks: chunks)
+        let meta = BlockMeta(offset: 0, length: UInt32(body.count + FormatConstants.blockFrameSize), rowCount: rows, timeRange: range, chunks: chunks)
+        try meta.checkDecodedSize()
+        return meta
     }
 
     /// Footer facts of a recovered block: null and absent counts and stats, from its decoded chunks.
@@ -188,24 +227,115 @@ public final class SegmentReader: Sendable {
     }
 
     /// Walks block frames from `start` and keeps every block that is whole and sound, with the
-    /// footer facts recomputed from its chunks (so a resumed writer can seal it correctly).
-    static func walkBlocks(_ file: UnsafeRawBufferPointer, from start: Int, columns: [ColumnDescriptor]) -> (blocks: [BlockMeta], stoppedAt: Int, stopReason: String?) {
+    /// footer facts recomputed from its chunks (so a resumed writer can seal it correctly). After a
+    /// damaged block it resynchronises on the next block magic that starts a sound block, so intact
+    /// later blocks are kept and the stretch between is reported as damaged.
+    ///
+    /// A stretch that runs to the end of the file is an unfinished block (the writer died or is
+    /// still writing) unless the file ends with the trailing magic: a sealed file lost its footer,
+    /// so what stands before the footer's place was damaged, not unfinished.
+    static func walkBlocks(_ file: UnsafeRawBufferPointer, from start: Int, columns: [ColumnDescriptor])
+        -> (blocks: [BlockMeta], stoppedAt: Int, stopReason: String?, damaged: [DamagedRange]) {
         var blocks: [BlockMeta] = []
+        var damaged: [DamagedRange] = []
         var offset = start
+        // Trying a candidate costs a crc over its declared body: a file full of fake magics must not
+        // make that quadratic, so all candidates together may check at most a few times the file.
+        var resyncBudget = 4 * file.count + (1 << 20)
         while offset < file.count {
+            let reason: String
             do {
-                let body = try frameBody(file, at: offset, expectedLength: nil)
-                var meta = try parseBlockBody(body, columns: columns)
-                meta.offset = UInt64(offset)
-                try completeMeta(&meta, frame: UnsafeRawBufferPointer(rebasing: file[offset..<(offset + Int(meta.length))]), columns: columns)
-                blocks.append(meta)
-                offset += Int(meta.length)
+                blocks.append(try block(file, at: offset, columns: columns))
+                offset += Int(blocks[blocks.count - 1].length)
+                continue
             } catch {
-                let reason = file.count - offset >= 4 && file[offset..<(offset + 4)].elementsEqual(FormatConstants.blockMagic)
-                    ? "\(error)" : "no block starts here (\(error))"
-                return (blocks, offset, "block \(blocks.count): \(reason)")
+                let hasMagic = file.count - offset >= 4 && file[offset..<(offset + 4)].elementsEqual(FormatConstants.blockMagic)
+                reason = hasMagic ? "\(error)" : "no block starts here (\(error))"
             }
+            var next = offset + 1
+            var found: BlockMeta?
+            while let candidate = nextMagic(file, from: next), resyncBudget > 0 {
+                resyncBudget -= FormatConstants.blockFrameSize + min(Int(peekU32(file, candidate + 4) ?? 0), file.count - candidate)
+                if let meta = try? block(file, at: candidate, columns: columns) {
+                    found = meta
+                    next = candidate
+                    break
+                }
+                next = candidate + 1
+            }
+            if let found {
+                damaged.append(damagedRange(file, offset..<next, reason: reason))
+                blocks.append(found)
+                offset = next + Int(found.length)
+                continue
+            }
+            if let footerStart = sealedFooterStart(file, after: offset) {
+                // A sealed file whose footer is damaged: the walk ending at the footer lost nothing.
+                if offset < footerStart { damaged.append(damagedRange(file, offset..<footerStart, reason: reason)) }
+                return (blocks, footerStart, nil, damaged)
+            }
+            return (blocks, offset, "block \(blocks.count): \(reason)", damaged)
         }
-        return (blocks, offset, nil)
+        return (blocks, offset, nil, damaged)
+    }
+
+    /// The block whose frame starts at `offset`, checked down to its chunks.
+    private static func block(_ file: UnsafeRawBufferPointer, at offset: Int, columns: [ColumnDescriptor]) throws -> BlockMeta {
+        let body = try frameBody(file, at: offset, expectedLength: nil)
+        var meta = try parseBlockBody(body, columns: columns)
+        meta.offset = UInt64(offset)
+        try completeMeta(&meta, frame: UnsafeRawBufferPointer(rebasing: file[offset..<(offset + Int(meta.length))]), columns: columns)
+        return meta
+    }
+
+    /// Offset of the next block magic at or after `from`.
+    private static func nextMagic(_ file: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard let base = file.baseAddress, from < file.count else { return nil }
+        let magic = FormatConstants.blockMagic
+        var i = from
+        while i + magic.count <= file.count {
+            guard let hit = memchr(base + i, Int32(magic[0]), file.count - i) else { return nil }
+            i = base.distance(to: UnsafeRawPointer(hit))
+            if i + magic.count <= file.count && file[i..<(i + magic.count)].elementsEqual(magic) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private static func peekU32(_ file: UnsafeRawBufferPointer, _ offset: Int) -> UInt32? {
+        guard offset >= 0, offset + 4 <= file.count else { return nil }
+        return UInt32(littleEndian: file.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    /// Where the footer of a sealed file starts (by its trailer, which is unchecked here), when the
+    /// file ends with the trailing magic and that place is at or after `offset`.
+    private static func sealedFooterStart(_ file: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        let size = file.count
+        guard size - offset >= FormatConstants.footerTrailerSize,
+              file[(size - 4)...].elementsEqual(FormatConstants.trailerMagic),
+              let length = peekU32(file, size - 8) else { return nil }
+        let start = size - FormatConstants.footerTrailerSize - Int(length)
+        return start >= offset ? start : size - FormatConstants.footerTrailerSize
+    }
+
+    /// Describes a damaged stretch: the block frames that start in it and the rows their headers declare.
+    private static func damagedRange(_ file: UnsafeRawBufferPointer, _ range: Range<Int>, reason: String) -> DamagedRange {
+        var frames = 0
+        var rows: Int? = 0
+        var at: Int? = range.lowerBound
+        while let position = at, position < range.upperBound {
+            let isFrame = position + 4 <= file.count && file[position..<(position + 4)].elementsEqual(FormatConstants.blockMagic)
+            if isFrame || position == range.lowerBound {
+                frames += 1
+                let declared = isFrame ? peekU32(file, position + FormatConstants.blockFrameSize).map(Int.init) : nil
+                if let declared, (1...FormatConstants.maxBlockRows).contains(declared) {
+                    rows = rows.map { $0 + declared }
+                } else {
+                    rows = nil
+                }
+            }
+            at = nextMagic(file, from: position + 1)
+        }
+        return DamagedRange(offset: range.lowerBound, length: range.count, blocks: max(frames, 1), rows: rows, reason: reason)
     }
 }

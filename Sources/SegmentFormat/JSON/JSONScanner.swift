@@ -3,55 +3,61 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SegmentFormat
 
 /// A cursor over one line of JSON text in raw bytes: whitespace, strings (validated, optionally
 /// unescaped into a buffer), numbers and whole values, with errors that say what was expected.
 ///
 /// Hot path of ingest (every record goes through it): pointer arithmetic, no allocation, eight
 /// bytes at a time where it pays. Guarded by `tools/bench/format` (pack MB/s).
-struct JSONScanner {
-    let p: UnsafePointer<UInt8>
-    let end: Int
-    var i: Int
+public struct JSONScanner {
+    public let p: UnsafePointer<UInt8>
+    public let end: Int
+    public var i: Int
 
-    init(_ p: UnsafePointer<UInt8>, count: Int) {
+    @inlinable
+    public init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.p = p
         self.end = count
         self.i = 0
     }
 
     /// A syntax or type problem at byte `offset` of the line.
-    struct Failure: Error {
-        let message: String
-        let offset: Int
+    public struct Failure: Error {
+        public let message: String
+        public let offset: Int
+
+        @inlinable
+        public init(message: String, offset: Int) {
+            self.message = message
+            self.offset = offset
+        }
     }
 
-    @inline(__always)
-    func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
+    @inlinable
+    public func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
 
-    @inline(__always)
-    var atEnd: Bool { i >= end }
+    @inlinable
+    public var atEnd: Bool { i >= end }
 
-    @inline(__always)
-    var current: UInt8 { i < end ? p[i] : 0 }
+    @inlinable
+    public var current: UInt8 { i < end ? p[i] : 0 }
 
-    @inline(__always)
-    mutating func skipSpace() {
+    @inlinable
+    public mutating func skipSpace() {
         while i < end {
             let c = p[i]
             if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { i += 1 } else { return }
         }
     }
 
-    @inline(__always)
-    mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
+    @inlinable
+    public mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
         guard i < end, p[i] == c else { throw fail("expected \(what)") }
         i += 1
     }
 
     /// Describes the JSON value that starts at the cursor, for "expected X, got Y" messages.
-    var kindHere: String {
+    public var kindHere: String {
         switch current {
         case UInt8(ascii: "\""): "a string"
         case UInt8(ascii: "{"): "an object"
@@ -68,15 +74,15 @@ struct JSONScanner {
 
     /// High bit set in each byte of `w` that is `"`, `\\`, below 0x20 or above 0x7F; the lowest set
     /// bit is exact, so `trailingZeroBitCount / 8` is the first byte that needs a look.
-    @inline(__always)
-    static func attentionMask(_ w: UInt64) -> UInt64 {
+    @inlinable
+    public static func attentionMask(_ w: UInt64) -> UInt64 {
         SWAR.specialMask(w) | (w & SWAR.highs)
     }
 
     /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
     /// (between the quotes) and whether it has escapes; validates escapes and UTF-8.
-    @inline(__always)
-    mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
+    @inlinable
+    public mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
         i += 1
         let start = i
         var escaped = false
@@ -110,8 +116,8 @@ struct JSONScanner {
     /// When the string at the cursor is exactly `name` (whose bytes need no escaping), steps past
     /// its closing quote and returns true; otherwise leaves the cursor alone. Compares eight bytes
     /// at a time: field names are short, and a `memcmp` call costs more than the comparison.
-    @inline(__always)
-    mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inlinable
+    public mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = name.count
         guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress else { return false }
         let text = UnsafeRawPointer(p + i + 1)
@@ -131,8 +137,8 @@ struct JSONScanner {
 
     /// Fast path for an integer literal of at most 18 digits followed by a delimiter: returns its
     /// value and steps past it, or returns nil and leaves the cursor alone (then `scanNumber` decides).
-    @inline(__always)
-    mutating func scanShortInteger() -> Int64? {
+    @inlinable
+    public mutating func scanShortInteger() -> Int64? {
         var k = i
         let negative = k < end && p[k] == UInt8(ascii: "-")
         if negative { k += 1 }
@@ -155,8 +161,8 @@ struct JSONScanner {
         return negative ? -value : value
     }
 
-    @inline(__always)
-    private mutating func skipEscape() throws(Failure) {
+    @inlinable
+    internal mutating func skipEscape() throws(Failure) {
         guard i + 1 < end else { throw fail("unterminated string") }
         switch p[i + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
@@ -178,8 +184,8 @@ struct JSONScanner {
         }
     }
 
-    @inline(__always)
-    private mutating func hex4() throws(Failure) -> UInt32 {
+    @inlinable
+    internal mutating func hex4() throws(Failure) -> UInt32 {
         guard i + 4 <= end else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
         for k in 0..<4 {
@@ -197,15 +203,15 @@ struct JSONScanner {
         return v
     }
 
-    @inline(__always)
-    private mutating func skipUTF8() throws(Failure) {
+    @inlinable
+    internal mutating func skipUTF8() throws(Failure) {
         let length = UTF8Validation.sequenceLength(UnsafeRawPointer(p + i), available: end - i)
         guard length > 0 else { throw fail("invalid UTF-8 in a string") }
         i += length
     }
 
     /// Appends the unescaped content of an already scanned string to `out`.
-    static func unescape(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, into out: inout [UInt8]) {
+    public static func unescape(_ p: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, into out: inout [UInt8]) {
         var k = start
         var run = start
         while k < stop {
@@ -238,7 +244,7 @@ struct JSONScanner {
         out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: stop - run))
     }
 
-    private static func hexValue(_ q: UnsafePointer<UInt8>) -> UInt32 {
+    @usableFromInline static func hexValue(_ q: UnsafePointer<UInt8>) -> UInt32 {
         var v: UInt32 = 0
         for k in 0..<4 {
             let c = q[k]
@@ -247,7 +253,7 @@ struct JSONScanner {
         return v
     }
 
-    static func appendUTF8(_ s: UInt32, _ out: inout [UInt8]) {
+    public static func appendUTF8(_ s: UInt32, _ out: inout [UInt8]) {
         switch s {
         case ..<0x80: out.append(UInt8(s))
         case ..<0x800: out.append(contentsOf: [UInt8(0xC0 | s >> 6), UInt8(0x80 | s & 0x3F)])
@@ -259,20 +265,31 @@ struct JSONScanner {
     // MARK: Numbers
 
     /// A JSON number's parts, checked against the JSON grammar.
-    struct NumberText {
-        var start: Int
-        var end: Int
-        var negative: Bool
+    public struct NumberText {
+        public var start: Int
+        public var end: Int
+        public var negative: Bool
         /// The first up-to-19 significant digits as an integer, and how many digits there were in all.
-        var mantissa: UInt64
-        var digits: Int
+        public var mantissa: UInt64
+        public var digits: Int
         /// Decimal exponent to apply to `mantissa` (fraction digits and `e` part, and digits past 19).
-        var exponent: Int
-        var isInteger: Bool
+        public var exponent: Int
+        public var isInteger: Bool
+
+        @inlinable
+        public init(start: Int, end: Int, negative: Bool, mantissa: UInt64, digits: Int, exponent: Int, isInteger: Bool) {
+            self.start = start
+            self.end = end
+            self.negative = negative
+            self.mantissa = mantissa
+            self.digits = digits
+            self.exponent = exponent
+            self.isInteger = isInteger
+        }
     }
 
-    @inline(__always)
-    mutating func scanNumber() throws(Failure) -> NumberText {
+    @inlinable
+    public mutating func scanNumber() throws(Failure) -> NumberText {
         let start = i
         var negative = false
         if i < end && p[i] == UInt8(ascii: "-") {
@@ -327,8 +344,8 @@ struct JSONScanner {
     }
 
     /// The value of an integer literal, or nil when it does not fit in 64 bits.
-    @inline(__always)
-    func integerValue(_ n: NumberText) -> Int64? {
+    @inlinable
+    public func integerValue(_ n: NumberText) -> Int64? {
         guard n.digits <= 19, n.exponent == 0 else { return nil }
         if n.negative {
             return n.mantissa <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- n.mantissa) : nil
@@ -336,12 +353,12 @@ struct JSONScanner {
         return n.mantissa <= UInt64(Int64.max) ? Int64(n.mantissa) : nil
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+    @usableFromInline static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
 
     /// The double nearest to the number (correctly rounded): exact arithmetic when the mantissa and
     /// the power of ten are both exact doubles (Clinger's fast path), `strtod` otherwise.
-    @inline(__always)
-    func doubleValue(_ n: NumberText) -> Double {
+    @inlinable
+    public func doubleValue(_ n: NumberText) -> Double {
         if n.mantissa < (1 << 53) && n.digits <= 19 && n.exponent >= -22 && n.exponent <= 22 {
             var v = Double(n.mantissa)
             v = n.exponent < 0 ? v / Self.powersOfTen[-n.exponent] : v * Self.powersOfTen[n.exponent]
@@ -358,7 +375,7 @@ struct JSONScanner {
     // MARK: Whole values
 
     /// Skips one JSON value, validating it; nesting is bounded.
-    mutating func skipValue(depth: Int = 0) throws(Failure) {
+    public mutating func skipValue(depth: Int = 0) throws(Failure) {
         guard depth < 256 else { throw fail("nesting deeper than 256") }
         switch current {
         case UInt8(ascii: "\""):
@@ -399,8 +416,8 @@ struct JSONScanner {
         }
     }
 
-    @inline(__always)
-    mutating func literal(_ word: StaticString) throws(Failure) {
+    @inlinable
+    public mutating func literal(_ word: StaticString) throws(Failure) {
         let n = word.utf8CodeUnitCount
         guard i + n <= end, memcmp(p + i, word.utf8Start, n) == 0 else { throw fail("invalid literal") }
         i += n

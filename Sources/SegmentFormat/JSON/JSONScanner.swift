@@ -33,16 +33,16 @@ public struct JSONScanner {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public var atEnd: Bool { i >= end }
 
-    @inlinable
+    @inlinable @inline(__always)
     public var current: UInt8 { i < end ? p[i] : 0 }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func skipSpace() {
         while i < end {
             let c = p[i]
@@ -50,7 +50,7 @@ public struct JSONScanner {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
         guard i < end, p[i] == c else { throw fail("expected \(what)") }
         i += 1
@@ -74,14 +74,14 @@ public struct JSONScanner {
 
     /// High bit set in each byte of `w` that is `"`, `\\`, below 0x20 or above 0x7F; the lowest set
     /// bit is exact, so `trailingZeroBitCount / 8` is the first byte that needs a look.
-    @inlinable
+    @inlinable @inline(__always)
     public static func attentionMask(_ w: UInt64) -> UInt64 {
         SWAR.specialMask(w) | (w & SWAR.highs)
     }
 
     /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
     /// (between the quotes) and whether it has escapes; validates escapes and UTF-8.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
         i += 1
         let start = i
@@ -116,7 +116,7 @@ public struct JSONScanner {
     /// When the string at the cursor is exactly `name` (whose bytes need no escaping), steps past
     /// its closing quote and returns true; otherwise leaves the cursor alone. Compares eight bytes
     /// at a time: field names are short, and a `memcmp` call costs more than the comparison.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = name.count
         guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress else { return false }
@@ -137,7 +137,7 @@ public struct JSONScanner {
 
     /// Fast path for an integer literal of at most 18 digits followed by a delimiter: returns its
     /// value and steps past it, or returns nil and leaves the cursor alone (then `scanNumber` decides).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func scanShortInteger() -> Int64? {
         var k = i
         let negative = k < end && p[k] == UInt8(ascii: "-")
@@ -161,7 +161,7 @@ public struct JSONScanner {
         return negative ? -value : value
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     internal mutating func skipEscape() throws(Failure) {
         guard i + 1 < end else { throw fail("unterminated string") }
         switch p[i + 1] {
@@ -184,7 +184,7 @@ public struct JSONScanner {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     internal mutating func hex4() throws(Failure) -> UInt32 {
         guard i + 4 <= end else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
@@ -203,7 +203,7 @@ public struct JSONScanner {
         return v
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     internal mutating func skipUTF8() throws(Failure) {
         let length = UTF8Validation.sequenceLength(UnsafeRawPointer(p + i), available: end - i)
         guard length > 0 else { throw fail("invalid UTF-8 in a string") }
@@ -288,7 +288,7 @@ public struct JSONScanner {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func scanNumber() throws(Failure) -> NumberText {
         let start = i
         var negative = false
@@ -344,7 +344,7 @@ public struct JSONScanner {
     }
 
     /// The value of an integer literal, or nil when it does not fit in 64 bits.
-    @inlinable
+    @inlinable @inline(__always)
     public func integerValue(_ n: NumberText) -> Int64? {
         guard n.digits <= 19, n.exponent == 0 else { return nil }
         if n.negative {
@@ -357,7 +357,7 @@ public struct JSONScanner {
 
     /// The double nearest to the number (correctly rounded): exact arithmetic when the mantissa and
     /// the power of ten are both exact doubles (Clinger's fast path), `strtod` otherwise.
-    @inlinable
+    @inlinable @inline(__always)
     public func doubleValue(_ n: NumberText) -> Double {
         if n.mantissa < (1 << 53) && n.digits <= 19 && n.exponent >= -22 && n.exponent <= 22 {
             var v = Double(n.mantissa)
@@ -416,7 +416,7 @@ public struct JSONScanner {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func literal(_ word: StaticString) throws(Failure) {
         let n = word.utf8CodeUnitCount
         guard i + n <= end, memcmp(p + i, word.utf8Start, n) == 0 else { throw fail("invalid literal") }

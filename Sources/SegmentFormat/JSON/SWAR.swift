@@ -6,7 +6,7 @@ public enum SWAR {
     @inlinable public static var highs: UInt64 { 0x8080_8080_8080_8080 }
 
     /// High bit set in each byte of `w` that is `"`, `\\` or below 0x20 (the bytes JSON strings escape).
-    @inlinable
+    @inlinable @inline(__always)
     public static func specialMask(_ w: UInt64) -> UInt64 {
         let quote = w ^ (ones &* 0x22)
         let slash = w ^ (ones &* 0x5C)

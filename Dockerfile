@@ -6,7 +6,7 @@
 FROM swift:6.3.1-noble AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends zlib1g-dev liblz4-dev pkg-config \
+    && apt-get install -y --no-install-recommends zlib1g-dev liblz4-dev libzstd-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so a change in our sources does not fetch them again.
@@ -19,7 +19,7 @@ RUN tools/build-release /out
 # check below speaks HTTP through bash, so there is no curl).
 FROM ubuntu:noble
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends zlib1g liblz4-1 ca-certificates \
+    && apt-get install -y --no-install-recommends zlib1g liblz4-1 libzstd1 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 segd \
     && useradd --system --uid 10001 --gid segd --home-dir /var/lib/segd --no-create-home --shell /usr/sbin/nologin segd \

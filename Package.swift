@@ -28,14 +28,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
+        // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev, libzstd-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
-        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
+        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4", "CZstd"], swiftSettings: hotPathSettings),
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
         .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 

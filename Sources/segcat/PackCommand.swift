@@ -24,6 +24,12 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Rows per block (1 to \(FormatConstants.maxBlockRows)).")
     var blockRows: Int = FormatConstants.defaultBlockRows
 
+    @Option(help: "Bound on the columns a block makes from paths inside json fields and fields outside the schema (0 to \(FormatConstants.maxShreddedColumns)); paths past it stay in the JSON text, still queryable, only slower.")
+    var maxShreddedColumns: Int = FormatConstants.defaultMaxShreddedColumns
+
+    @Option(help: "Segment format version to write: \(FormatConstants.formatVersion) (default), or \(FormatConstants.oldestFormatVersion) for readers that know no newer one (no zstd, no shredded paths, no log-text or integer dictionaries).")
+    var formatVersion: Int = Int(FormatConstants.formatVersion)
+
     @Option(name: .customShort("o"), help: "Output segment (default: the input's name with .seg, or stdout for stdin).")
     var output: String?
 
@@ -41,7 +47,16 @@ struct PackCommand: ParsableCommand {
             throw ValidationError("--block-rows must be between 1 and \(FormatConstants.maxBlockRows)")
         }
         if let codec, CompressionSetting(name: codec) == nil {
-            throw ValidationError("--codec must be one of \(CompressionSetting.names.joined(separator: ", "))")
+            throw ValidationError("--codec must be one of \(CompressionSetting.names.joined(separator: ", ")) (or zstd-1 to zstd-22)")
+        }
+        guard (0...FormatConstants.maxShreddedColumns).contains(maxShreddedColumns) else {
+            throw ValidationError("--max-shredded-columns must be between 0 and \(FormatConstants.maxShreddedColumns)")
+        }
+        guard (Int(FormatConstants.oldestFormatVersion)...Int(FormatConstants.formatVersion)).contains(formatVersion) else {
+            throw ValidationError("--format-version must be \(FormatConstants.oldestFormatVersion) or \(FormatConstants.formatVersion)")
+        }
+        if formatVersion < 2, let codec, CompressionSetting(name: codec)?.codec == .zstd {
+            throw ValidationError("--codec \(codec) needs --format-version 2: version 1 readers know no zstd")
         }
     }
 
@@ -69,11 +84,12 @@ struct PackCommand: ParsableCommand {
             throw ExitStatus.cannotRun
         }
         let header = SegmentHeader(schema: streamSchema, tenant: tenant, node: node,
-                                   created: Int64(Date().timeIntervalSince1970 * 1e9), blockRows: blockRows)
+                                   created: Int64(Date().timeIntervalSince1970 * 1e9), blockRows: blockRows, version: UInt16(formatVersion))
         ignoreBrokenPipe()
         let stdout = ByteSink(fd: 1)
         do {
-            let packer = try Packer(header: header, compression: compression, blockRows: blockRows, schema: streamSchema) { bytes in
+            let encoder = BlockEncoder(compression: compression, formatVersion: header.version, maxShreddedColumns: maxShreddedColumns)
+            let packer = try Packer(header: header, encoder: encoder, blockRows: blockRows, schema: streamSchema) { bytes in
                 if let file {
                     try file.write(bytes)
                 } else {
@@ -116,10 +132,10 @@ final class Packer {
     private let blockRows: Int
     private let emit: ([UInt8]) throws -> Void
 
-    init(header: SegmentHeader, compression: CompressionSetting, blockRows: Int, schema: StreamSchema,
+    init(header: SegmentHeader, encoder: BlockEncoder, blockRows: Int, schema: StreamSchema,
          emit: @escaping ([UInt8]) throws -> Void) throws {
         writer = SegmentWriter(header: header)
-        encoder = BlockEncoder(compression: compression)
+        self.encoder = encoder
         parser = RecordParser(schema: schema)
         self.blockRows = blockRows
         self.emit = emit

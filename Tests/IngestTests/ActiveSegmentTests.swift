@@ -90,6 +90,25 @@ struct ActiveSegmentTests {
         #expect(moved == sealed)
     }
 
+    /// A segment an older segd began (format version 1) is sealed on recovery, never appended to
+    /// with blocks of the current version.
+    @Test func anOlderVersionSegmentIsSealedOnRecovery() throws {
+        let dir = try Self.directory()
+        let path = dir + "/app.seg"
+        let segment = try ActiveSegment(creating: path, header: SegmentHeader(schema: Self.schema, created: 0, version: 1))
+        let parser = RecordParser(schema: Self.schema)
+        let line = #"{"ts":"2024-05-01T00:00:00Z","n":7}"#
+        try Array(line.utf8).withUnsafeBytes { try parser.append(line: $0, number: 1) }
+        try segment.append(BlockEncoder(compression: .lz4, formatVersion: 1).encode(parser.block))
+        guard case let .sealed(moved) = try ActiveSegment.recover(path: path, rotatedDirectory: dir + "/rotated") else {
+            Issue.record("a version 1 segment should be sealed, not reopened")
+            return
+        }
+        let reader = try SegmentReader(path: moved.path)
+        #expect(reader.header.version == 1 && reader.isSealed && reader.verify().isEmpty)
+        #expect(try Self.values(moved.path) == [7])
+    }
+
     @Test func namesFollowStreamTimeNodeSequence() {
         let ns = RFC3339.parse("2026-11-25T05:04:03.5Z")!
         #expect(SegmentName.make(stream: "weblog", created: ns, node: "ip-10-0-0-1.ec2", sequence: 7)

@@ -44,9 +44,9 @@ struct SegmentReaderTests {
 
     @Test func unknownVersionIsAClearError() throws {
         var (bytes, _) = SampleSegment.make()
-        bytes[4] = 2
+        bytes[4] = 3
         #expect { try SegmentReader(data: SegmentData(bytes)) } throws: { error in
-            "\(error)".contains("unsupported segment format version 2")
+            "\(error)".contains("unsupported segment format version 3")
         }
     }
 

@@ -80,7 +80,13 @@ public final class ActiveSegment {
             throw FileError(path: path, errno: errno)
         }
         try FileWriting.sync(fd, path: path)
-        return .active(ActiveSegment(path: path, fd: fd, writer: writer))
+        let segment = ActiveSegment(path: path, fd: fd, writer: writer)
+        // A segment an older version of segd began is sealed as it is: new blocks are encoded for the
+        // current format version, which its header does not announce.
+        if writer.header.version != FormatConstants.formatVersion {
+            return .sealed(try segment.seal(into: rotatedDirectory))
+        }
+        return .active(segment)
     }
 
     /// Bytes in the file: the header and every block (the footer comes with `seal`).

@@ -32,13 +32,18 @@ public enum ChunkDecoder {
                       valueCount: valueCount, rawLength: rawLength, storedLength: storedLength, crc: crc)
     }
 
-    /// Decodes the chunk that starts at `chunk` (header first) for `column`, in a block of `rowCount` rows.
-    public static func decode(_ chunk: UnsafeRawBufferPointer, column: ColumnDescriptor, columnIndex: Int, rowCount: Int) throws -> DecodedChunk {
+    /// Decodes the chunk that starts at `chunk` (header first) for `column`, in a block of `rowCount`
+    /// rows of a file of format `version`. A shredded-json chunk's values are rebuilt from the block's
+    /// `shredded` columns, which `children` decodes (by block index) when asked.
+    public static func decode(_ chunk: UnsafeRawBufferPointer, column: ColumnDescriptor, columnIndex: Int, rowCount: Int,
+                              version: UInt16 = FormatConstants.formatVersion, json: JSONText.Kind? = nil, shredded: [ShreddedColumn] = [],
+                              children: (Set<Int>) throws -> [Int: DecodedChunk] = { _ in [:] }) throws -> DecodedChunk {
+        let json = json ?? JSONText.Kind(column.type)
         var r = ByteReader(chunk, context: "chunk")
         let h = try readHeader(&r)
         guard h.column == columnIndex else { throw FormatError("chunk names column \(h.column), expected \(columnIndex)") }
-        guard h.encoding.applies(to: column.type) else {
-            throw FormatError("encoding \(h.encoding.name) does not apply to a \(column.type.name) column")
+        guard h.encoding.applies(to: column.type, version: version), h.codec.formatVersion <= version else {
+            throw FormatError("encoding \(h.encoding.name) with codec \(h.codec.name) does not apply to a \(column.type.name) column in a version \(version) file")
         }
         guard h.valueCount <= rowCount else { throw FormatError("chunk holds \(h.valueCount) values in a block of \(rowCount) rows") }
         let bound = maxRawLength(column.type, rows: rowCount, values: h.valueCount)
@@ -58,7 +63,17 @@ public enum ChunkDecoder {
                 throw FormatError("chunk holds \(h.valueCount) values but its bitmaps leave \(rowCount - missing) rows with a value")
             }
             let section = try pr.bytes(pr.remaining)
-            let values = try decodeValues(h.encoding, column.type, section, count: h.valueCount)
+            if h.encoding == .shreddedJSON {
+                let parent = try ShreddedJSONEncoding.decode(section, count: h.valueCount, column: columnIndex, shredded: shredded)
+                var rows: [Int] = []
+                rows.reserveCapacity(h.valueCount)
+                let partial = DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .none)
+                for row in 0..<rowCount where !partial.isNull(row) && !partial.isAbsent(row) { rows.append(row) }
+                let texts = try parent.render(rows: rows, children: try children(parent.referencedColumns), shredded: shredded)
+                try checkJSON(texts, json)
+                return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .strings(texts))
+            }
+            let values = try decodeValues(h.encoding, column.type, json, section, count: h.valueCount)
             return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: values)
         }
     }
@@ -96,19 +111,20 @@ public enum ChunkDecoder {
 
     /// Every value of a json or extra column must be JSON text of its kind, so that copying it into
     /// NDJSON output cannot end the record early or add one.
-    private static func checkJSON(_ values: StringValues, _ type: ColumnType) throws {
+    static func checkJSON(_ values: StringValues, _ kind: JSONText.Kind) throws {
         try values.bytes.withUnsafeBytes { all in
-            for i in 0..<values.count {
-                let text = UnsafeRawBufferPointer(rebasing: all[values.range(i)])
-                let ok = type == .json ? JSONText.isContainer(text) : JSONText.isMembers(text)
-                guard ok else {
-                    throw FormatError("value \(i) is not \(type == .json ? "a JSON object or array" : "a list of JSON object members") on one line")
+            for i in 0..<values.count where !JSONText.isValid(UnsafeRawBufferPointer(rebasing: all[values.range(i)]), kind) {
+                let what = switch kind {
+                case .container: "a JSON object or array"
+                case .members: "a list of JSON object members"
+                case .value: "a JSON value"
                 }
+                throw FormatError("value \(i) is not \(what) on one line")
             }
         }
     }
 
-    private static func decodeValues(_ encoding: Encoding, _ type: ColumnType, _ section: UnsafeRawBufferPointer, count: Int) throws -> ColumnValues {
+    private static func decodeValues(_ encoding: Encoding, _ type: ColumnType, _ json: JSONText.Kind, _ section: UnsafeRawBufferPointer, count: Int) throws -> ColumnValues {
         if count == 0 || encoding == .empty {
             guard count == 0, encoding == .empty, section.isEmpty else {
                 throw FormatError("encoding \(encoding.name) with \(count) values and \(section.count) value bytes is inconsistent")
@@ -116,15 +132,20 @@ public enum ChunkDecoder {
             return .none
         }
         switch encoding {
-        case .plainInt64, .forBitpack, .deltaBitpack, .deltaVarint, .dodVarint:
+        case .plainInt64, .forBitpack, .deltaBitpack, .deltaVarint, .dodVarint, .dictInt64:
             return .integers(try IntegerEncoding.decode(encoding, section, count: count))
         case .plainString:
             let values = try StringEncoding.decodePlain(section, count: count, validateUTF8: true)
-            if type == .json || type == .extra { try checkJSON(values, type) }
+            if type == .json || type == .extra { try checkJSON(values, json) }
             return .strings(values)
         case .dictString:
             let (entries, codes) = try StringEncoding.decodeDictionary(section, count: count)
+            if type == .json { try checkJSON(entries, json) }
             return .dictionary(entries: entries, codes: codes)
+        case .logText:
+            return .strings(try LogTextEncoding.decode(section, count: count).materialize())
+        case .shreddedJSON:
+            throw FormatError("a shredded-json chunk is decoded with its block's shredded columns")
         case .bitmap:
             return .booleans(try ScalarEncoding.decodeBitmap(section, count: count))
         case .plainFloat64, .xorFloat64:

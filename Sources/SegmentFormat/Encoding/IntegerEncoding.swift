@@ -11,7 +11,21 @@ enum IntegerEncoding {
         let write: (inout [UInt8]) -> Void
     }
 
-    static func candidates(_ values: [Int64]) -> [Candidate] {
+    /// Every candidate, smallest first; with `dictionary`, also `dict-i64` when few values repeat
+    /// often (format version 2).
+    static func candidates(_ values: [Int64], dictionary: Bool = false) -> [Candidate] {
+        var result = plainCandidates(values)
+        if dictionary, values.count >= 16, let dict = IntegerDictionary(values, maxEntries: values.count / 4) {
+            let exact = BitPacking.width(of: UInt64(dict.entries.count - 1))
+            let aligned = exact <= 8 ? 8 : exact <= 16 ? 16 : 32
+            for width in exact == aligned || exact == 0 ? [exact] : [exact, aligned] {
+                result.append(Candidate(encoding: .dictInt64, size: dict.size(width: width)) { out in dict.write(width: width, into: &out) })
+            }
+        }
+        return result.sorted { $0.size < $1.size }
+    }
+
+    private static func plainCandidates(_ values: [Int64]) -> [Candidate] {
         let n = values.count
         guard n > 0 else { return [] }
         var result: [Candidate] = [Candidate(encoding: .plainInt64, size: 8 * n) { out in
@@ -210,6 +224,8 @@ enum IntegerEncoding {
                 delta = delta &+ Varint.unzigzag(z) &* scale
                 return prev &+ delta
             }
+        case .dictInt64:
+            result = try IntegerDictionary.decode(&r, count: count)
         default:
             throw FormatError("encoding \(encoding.name) is not an integer encoding")
         }

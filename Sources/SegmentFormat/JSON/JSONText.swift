@@ -10,6 +10,44 @@ import Darwin
 /// Strict JSON (RFC 8259) with the nesting bound of `JSONScanner`; a line feed anywhere is refused,
 /// since a record is one line.
 public enum JSONText {
+    /// What a stored JSON text must be.
+    public enum Kind: Sendable {
+        /// A json column's value: one object or array.
+        case container
+        /// An extra column's value: object members without braces.
+        case members
+        /// A shredded json column's value: any one JSON value.
+        case value
+
+        /// The kind a column of `type` holds.
+        public init(_ type: ColumnType) {
+            self = type == .extra ? .members : .container
+        }
+    }
+
+    /// Whether `text` is JSON text of `kind`.
+    public static func isValid(_ text: UnsafeRawBufferPointer, _ kind: Kind) -> Bool {
+        switch kind {
+        case .container: isContainer(text)
+        case .members: isMembers(text)
+        case .value: isValue(text)
+        }
+    }
+
+    /// Whether `text` is exactly one JSON value.
+    public static func isValue(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self), !hasLineFeed(text) else { return false }
+        var s = JSONScanner(base, count: text.count)
+        do {
+            s.skipSpace()
+            try s.skipValue()
+        } catch {
+            return false
+        }
+        s.skipSpace()
+        return s.atEnd
+    }
+
     /// Whether `text` is exactly one JSON object or array (a `json` column's value).
     public static func isContainer(_ text: UnsafeRawBufferPointer) -> Bool {
         guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self), !hasLineFeed(text) else { return false }

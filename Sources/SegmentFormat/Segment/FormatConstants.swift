@@ -7,8 +7,15 @@ public enum FormatConstants {
     public static let trailerMagic: [UInt8] = Array("SEGF".utf8)
     /// First four bytes of every block frame: lets a reader recover blocks without the footer.
     public static let blockMagic: [UInt8] = Array("BLK1".utf8)
-    /// The only version this code writes and reads.
-    public static let formatVersion: UInt16 = 1
+    /// The version this code writes by default, and the newest it reads.
+    public static let formatVersion: UInt16 = 2
+    /// The oldest version this code reads (and can still write, for readers that know no newer one).
+    public static let oldestFormatVersion: UInt16 = 1
+    /// Bound on the columns a block makes from paths inside json and extra values: enough for
+    /// OpenTelemetry attributes and Kubernetes labels, few enough that a block's table stays small.
+    public static let defaultMaxShreddedColumns = 256
+    /// Hard bound on shredded columns a block may hold; `u16` chunk indexes with room to spare.
+    public static let maxShreddedColumns = 4_096
 
     /// Magic (4) + version (2) + flags (2) + header length (4).
     public static let headerPreambleSize = 12

@@ -1,0 +1,27 @@
+/// Formats timestamps as quoted RFC 3339 UTC, remembering the last day's date text: log rows are
+/// in time order, so the calendar arithmetic runs once a day of data, not once a row.
+struct TimestampText {
+    private var day = Int64.min
+    /// "YYYY-MM-DDT" of `day`.
+    private var date: (UInt64, UInt64) = (0, 0)
+
+    @inline(__always)
+    mutating func write(_ ns: Int64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let (days, secondOfDay, fraction) = RFC3339.split(ns)
+        if days != day {
+            day = days
+            // The date's text, computed from the day number (a day's midnight may lie before the
+            // earliest instant an Int64 of nanoseconds holds).
+            withUnsafeMutableBytes(of: &date) { raw in
+                RFC3339.writeDate(days: Int(days), to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        p[0] = UInt8(ascii: "\"")
+        withUnsafeBytes(of: date) { raw in
+            UnsafeMutableRawPointer(p + 1).copyMemory(from: raw.baseAddress!, byteCount: 11)
+        }
+        let k = 12 + RFC3339.writeClock(secondOfDay: secondOfDay, fraction: fraction, to: p + 12)
+        p[k] = UInt8(ascii: "\"")
+        return p + k + 1
+    }
+}

@@ -30,6 +30,9 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Segment format version to write: \(FormatConstants.formatVersion) (default), or \(FormatConstants.oldestFormatVersion) for readers that know no newer one (no zstd, no shredded paths, no log-text or integer dictionaries).")
     var formatVersion: Int = Int(FormatConstants.formatVersion)
 
+    @Option(help: "Encodings tried per column chunk, the smallest before compression first (1 to 16): more is smaller and slower.")
+    var encodingCandidates: Int = 3
+
     @Option(name: .customShort("o"), help: "Output segment (default: the input's name with .seg, or stdout for stdin).")
     var output: String?
 
@@ -48,6 +51,9 @@ struct PackCommand: ParsableCommand {
         }
         if let codec, CompressionSetting(name: codec) == nil {
             throw ValidationError("--codec must be one of \(CompressionSetting.names.joined(separator: ", ")) (or zstd-1 to zstd-22)")
+        }
+        guard (1...16).contains(encodingCandidates) else {
+            throw ValidationError("--encoding-candidates must be between 1 and 16")
         }
         guard (0...FormatConstants.maxShreddedColumns).contains(maxShreddedColumns) else {
             throw ValidationError("--max-shredded-columns must be between 0 and \(FormatConstants.maxShreddedColumns)")
@@ -88,7 +94,8 @@ struct PackCommand: ParsableCommand {
         ignoreBrokenPipe()
         let stdout = ByteSink(fd: 1)
         do {
-            let encoder = BlockEncoder(compression: compression, formatVersion: header.version, maxShreddedColumns: maxShreddedColumns)
+            let encoder = BlockEncoder(compression: compression, candidatesTried: encodingCandidates, formatVersion: header.version,
+                                       maxShreddedColumns: maxShreddedColumns)
             let packer = try Packer(header: header, encoder: encoder, blockRows: blockRows, schema: streamSchema) { bytes in
                 if let file {
                     try file.write(bytes)

@@ -121,27 +121,31 @@ public struct BlockEncoder: Sendable {
     /// A way to lay out a column's values, with its exact size before compression.
     typealias Candidate = (encoding: Encoding, size: Int, write: (inout [UInt8]) -> Void)
 
-    private func candidates(_ builder: ColumnBuilder) -> (ranked: [Candidate], alwaysTried: Candidate?) {
+    /// The candidates for a chunk, smallest raw size first, and one that is compressed whatever its
+    /// raw size (its layout suits the codec).
+    private func candidates(_ builder: ColumnBuilder) -> (ranked: [Candidate], alwaysTried: [Candidate]) {
         let v2 = formatVersion >= 2
         switch builder.descriptor.type {
         case .integer, .timestamp:
-            return (IntegerEncoding.candidates(builder.integers, dictionary: v2).map { ($0.encoding, $0.size, $0.write) }, nil)
+            let all = IntegerEncoding.candidates(builder.integers, dictionary: v2)
+            return (all.filter { !$0.compressesBest }.map { ($0.encoding, $0.size, $0.write) },
+                    all.filter(\.compressesBest).map { ($0.encoding, $0.size, $0.write) })
         case .string:
             let ranked = StringEncoding.candidates(builder.strings, allowDictionary: true).map { ($0.encoding, $0.size, $0.write) }
             // Log text is chosen on its compressed size, whatever its raw size.
             let logText = v2 && StringEncoding.looksLikeText(builder.strings) ? LogTextEncoding.candidate(builder.strings).map { (Encoding.logText, $0.size, $0.write) } : nil
-            return (ranked, logText)
+            return (ranked, logText.map { [$0] } ?? [])
         case .json:
-            return (StringEncoding.candidates(builder.strings, allowDictionary: v2).map { ($0.encoding, $0.size, $0.write) }, nil)
+            return (StringEncoding.candidates(builder.strings, allowDictionary: v2).map { ($0.encoding, $0.size, $0.write) }, [])
         case .extra:
-            return (StringEncoding.candidates(builder.strings, allowDictionary: false).map { ($0.encoding, $0.size, $0.write) }, nil)
+            return (StringEncoding.candidates(builder.strings, allowDictionary: false).map { ($0.encoding, $0.size, $0.write) }, [])
         case .boolean:
-            return (builder.booleans.isEmpty ? [] : [(.bitmap, builder.booleans.count / 8, { ScalarEncoding.writeBitmap(builder.booleans, into: &$0) })], nil)
+            return (builder.booleans.isEmpty ? [] : [(.bitmap, builder.booleans.count / 8, { ScalarEncoding.writeBitmap(builder.booleans, into: &$0) })], [])
         case .number:
             return (builder.numbers.isEmpty ? [] : [
                 (.plainFloat64, 8 * builder.numbers.count, { ScalarEncoding.writeFloats(builder.numbers, xor: false, into: &$0) }),
                 (.xorFloat64, 8 * builder.numbers.count, { ScalarEncoding.writeFloats(builder.numbers, xor: true, into: &$0) }),
-            ], nil)
+            ], [])
         }
     }
 
@@ -150,7 +154,7 @@ public struct BlockEncoder: Sendable {
         let (ranked, alwaysTried) = candidates(builder)
         guard !ranked.isEmpty else { return finish(.empty, prefix) }
         var tried = Array(ranked.prefix(compression.codec == .none ? 1 : candidatesTried))
-        if let alwaysTried { tried.append(alwaysTried) }
+        if compression.codec != .none { tried += alwaysTried }
         var best: Chunk?
         for candidate in tried {
             // A writer never produces a chunk a reader would refuse (spec: Limits).

@@ -8,18 +8,30 @@ enum IntegerEncoding {
     struct Candidate {
         let encoding: Encoding
         let size: Int
+        /// Worth compressing whatever its raw size: its bytes are laid out for the codec's entropy
+        /// coder, so it often ends smaller than candidates that start smaller.
+        var compressesBest = false
         let write: (inout [UInt8]) -> Void
+
+        init(encoding: Encoding, size: Int, compressesBest: Bool = false, write: @escaping (inout [UInt8]) -> Void) {
+            self.encoding = encoding
+            self.size = size
+            self.compressesBest = compressesBest
+            self.write = write
+        }
     }
 
     /// Every candidate, smallest first; with `dictionary`, also `dict-i64` when few values repeat
     /// often (format version 2).
     static func candidates(_ values: [Int64], dictionary: Bool = false) -> [Candidate] {
         var result = plainCandidates(values)
-        if dictionary, values.count >= 16, let dict = IntegerDictionary(values, maxEntries: values.count / 4) {
-            let exact = BitPacking.width(of: UInt64(dict.entries.count - 1))
-            let aligned = exact <= 8 ? 8 : exact <= 16 ? 16 : 32
-            for width in exact == aligned || exact == 0 ? [exact] : [exact, aligned] {
-                result.append(Candidate(encoding: .dictInt64, size: dict.size(width: width)) { out in dict.write(width: width, into: &out) })
+        // A dictionary pays when codes are narrower than the values: not when the frame of reference
+        // already fits a byte, nor past 65,536 entries (codes as wide as most values).
+        let frameOfReference = result.filter { $0.encoding == .forBitpack }.map(\.size).min() ?? Int.max
+        if dictionary, values.count >= 16, frameOfReference > values.count + 16,
+           let dict = IntegerDictionary(values, maxEntries: min(values.count / 4, 1 << 16)) {
+            for layout in dict.width % 8 == 0 ? [IntegerDictionary.Layout.packed] : [.packed, .planes] {
+                result.append(Candidate(encoding: .dictInt64, size: dict.size(layout), compressesBest: layout == .planes) { out in dict.write(layout, into: &out) })
             }
         }
         return result.sorted { $0.size < $1.size }
@@ -46,8 +58,11 @@ enum IntegerEncoding {
         if forScale == 0 { forScale = 1 }
         let forRange = UInt64(bitPattern: maxV &- minV) / forScale
         let forHeader = Varint.size(Varint.zigzag(minV)) + Varint.size(forScale) + 1
-        for width in widths(for: forRange) {
-            result.append(Candidate(encoding: .forBitpack, size: forHeader + BitPacking.byteCount(count: n, width: width)) { out in
+        let forWidths = widths(for: forRange)
+        for width in forWidths {
+            // The byte-aligned width, when it is not the exact one, suits a byte-oriented codec.
+            let aligned = forWidths.count > 1 && width == forWidths[1]
+            result.append(Candidate(encoding: .forBitpack, size: forHeader + BitPacking.byteCount(count: n, width: width), compressesBest: aligned) { out in
                 out.append(contentsOf: varintBytes(Varint.zigzag(minV)))
                 out.append(contentsOf: varintBytes(forScale))
                 out.append(UInt8(width))

@@ -140,8 +140,17 @@ public enum ChunkDecoder {
             return .strings(values)
         case .dictString:
             let (entries, codes) = try StringEncoding.decodeDictionary(section, count: count)
-            if type == .json { try checkJSON(entries, json) }
-            return .dictionary(entries: entries, codes: codes)
+            guard type == .json else { return .dictionary(entries: entries, codes: codes) }
+            // Readers take a dictionary to hold strings; json texts come back as texts.
+            try checkJSON(entries, json)
+            let total = codes.reduce(0) { $0 + entries.length(Int($1)) }
+            guard total <= FormatConstants.maxChunkRawBytes else {
+                throw FormatError("dictionary values would take \(total) bytes, more than a chunk holds (\(FormatConstants.maxChunkRawBytes))")
+            }
+            var texts = StringValues()
+            texts.offsets.reserveCapacity(count + 1)
+            for c in codes { texts.append(entries[Int(c)]) }
+            return .strings(texts)
         case .logText:
             return .strings(try LogTextEncoding.decode(section, count: count).materialize())
         case .shreddedJSON:

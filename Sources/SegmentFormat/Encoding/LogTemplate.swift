@@ -9,14 +9,14 @@
 public enum LogTemplate {
     /// In template text: the next byte is literal (one of the four marker bytes).
     public static let escapeMarker: UInt8 = 0x10
-    /// An integer variable: `0`, or `-?[1-9][0-9]*` of at most 18 digits.
+    /// An integer variable: `0`, or `-?[1-9][0-9]*` that fits in an `Int64`.
     public static let integerMarker: UInt8 = 0x11
     /// A dictionary variable.
     public static let dictionaryMarker: UInt8 = 0x12
     /// A zero-padded run of digits; the next byte is its width (2 to 18).
     public static let paddedMarker: UInt8 = 0x13
 
-    /// Digits an integer variable may have: every 18-digit number fits in an `Int64`.
+    /// Digits a zero-padded variable may have (and an integer, short of 19 digits that fit in an `Int64`).
     static let maxDigits = 18
     /// Longest hex-like token kept as one dictionary variable.
     static let maxHexToken = 128
@@ -104,27 +104,39 @@ public enum LogTemplate {
             let signed = template.last == UInt8(ascii: "-") && k - 1 >= start && p[k - 1] == UInt8(ascii: "-")
                 && (k - 1 == start || classes[Int(p[k - 2])] & 6 == 0 && !isLetter(p[k - 2]))
                 && !(digits == 1 && p[k] == 0x30)
-            if digits > maxDigits {
+            if digits > maxDigits + 1 || (digits == maxDigits + 1 && !fitsInt64(p, k, e, negative: signed)) {
                 template.append(dictionaryMarker)
                 variables.append(.dictionary(k..<e))
-            } else if p[k] == 0x30 && digits > 1 {
+            } else if p[k] == 0x30 && digits > 1 && digits <= maxDigits {
                 var v: Int64 = 0
                 for q in k..<e { v = v * 10 + Int64(p[q] - 0x30) }
                 template.append(paddedMarker)
                 template.append(UInt8(digits))
                 variables.append(.padded(width: digits, value: v))
+            } else if p[k] == 0x30 && digits > 1 {
+                template.append(dictionaryMarker)
+                variables.append(.dictionary(k..<e))
             } else {
+                // Accumulated negatively, so that -9223372036854775808 fits.
                 var v: Int64 = 0
-                for q in k..<e { v = v * 10 + Int64(p[q] - 0x30) }
+                for q in k..<e { v = v &* 10 &- Int64(p[q] - 0x30) }
                 if signed {
                     template.removeLast()
-                    v = -v
+                } else {
+                    v = 0 &- v
                 }
                 template.append(integerMarker)
                 variables.append(.integer(v))
             }
             k = e
         }
+    }
+
+    /// Whether the 19 digits `p[start..<end]` fit in an `Int64` (with a sign, one more fits).
+    private static func fitsInt64(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, negative: Bool) -> Bool {
+        let limit = Array((negative ? "9223372036854775808" : "9223372036854775807").utf8)
+        for (q, c) in zip(start..<end, limit) where p[q] != c { return p[q] < c }
+        return true
     }
 
     @inline(__always)

@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
+        // Linux calls Swift's Glibc module leaves out (renameat2 with RENAME_NOREPLACE).
+        .systemLibrary(name: "CFileSystem"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
         .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4", "CZstd"], swiftSettings: hotPathSettings),
@@ -43,7 +45,7 @@ let package = Package(
         // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
         // active segments, checkpoints, rotation, idempotency records, archival hooks.
         .target(name: "Ingest", dependencies: [
-            "SegmentFormat", "NDJSON",
+            "SegmentFormat", "NDJSON", "CFileSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),

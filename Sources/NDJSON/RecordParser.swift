@@ -88,10 +88,8 @@ public final class RecordParser {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw RecordError(line: number, field: nil, message: "empty line")
         }
-        guard block.inputBytes + line.count < FormatConstants.maxBlockInputBytes else {
-            throw RecordError(line: number, field: nil, message: block.rowCount == 0
-                ? "record of \(line.count) bytes is longer than a segment block holds (\(FormatConstants.maxBlockInputBytes >> 20) MiB)"
-                : "records take more than the \(FormatConstants.maxBlockInputBytes >> 20) MiB a segment block holds")
+        guard line.count <= FormatConstants.maxRecordBytes else {
+            throw RecordError(line: number, field: nil, message: "record of \(line.count) bytes is longer than the \(FormatConstants.maxRecordBytes >> 20) MiB a segment holds")
         }
         generation &+= 1
         if generation == 0 {
@@ -126,7 +124,6 @@ public final class RecordParser {
             }
         }
         block.rowCount += 1
-        block.inputBytes += line.count + 1
     }
 
     private func rollBack(row: UInt32, extraStart: Int) {

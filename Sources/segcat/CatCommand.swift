@@ -47,16 +47,18 @@ struct CatCommand: ParsableCommand {
     @Option(help: "Output these fields, in this order (comma-separated).")
     var select: String?
 
-    @Option(name: .customLong("where"), help: "Keep the rows where this SQL condition is true.")
+    // Values that start with '-' (`--since -2h`, `--where "-2 < x"`, `--limit -1`) are values, not
+    // options: these options always take the next argument.
+    @Option(name: .customLong("where"), parsing: .unconditional, help: "Keep the rows where this SQL condition is true.")
     var condition: String?
 
-    @Option(help: "Keep rows at or after this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    @Option(parsing: .unconditional, help: "Keep rows at or after this time: RFC 3339, or relative like -15m, -2h, -7d.")
     var since: String?
 
-    @Option(help: "Keep rows before this time: RFC 3339, or relative like -15m, -2h, -7d.")
+    @Option(parsing: .unconditional, help: "Keep rows before this time: RFC 3339, or relative like -15m, -2h, -7d.")
     var until: String?
 
-    @Option(help: "Output at most this many rows.")
+    @Option(parsing: .unconditional, help: "Output at most this many rows.")
     var limit: Int?
 
     @Flag(help: "Output the number of matching rows (one row headed 'count').")
@@ -82,6 +84,7 @@ struct CatCommand: ParsableCommand {
             throw ValidationError("--format must be one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if let select, Self.list(select).isEmpty { throw ValidationError("--select needs at least one field") }
         if groupBy != nil && agg == nil && !count { throw ValidationError("--group-by needs --agg (or --count)") }
         if count && agg != nil { throw ValidationError("use count(*) in --agg instead of --count with --agg") }
         if select != nil && (count || agg != nil || groupBy != nil) { throw ValidationError("--select lists rows; it does not combine with --count, --group-by or --agg") }
@@ -103,7 +106,7 @@ struct CatCommand: ParsableCommand {
         var lost = LostRows()
         do {
             var readers: [(path: String, reader: SegmentReader)] = []
-            for path in try SegmentPaths.expand(paths) {
+            for path in try SegmentPaths.expand(paths, note: printError) {
                 do {
                     let reader = try SegmentPaths.open(path)
                     if let recovery = reader.recovery {
@@ -124,8 +127,13 @@ struct CatCommand: ParsableCommand {
             do {
                 try runner.run(readers)
             } catch let e as QueryError {
-                printError("\(e)")
-                throw ExitStatus.cannotRun
+                try? sink.flush()
+                if let field = e.conditionField, let condition, let column = ExpressionParser.column(ofField: field, in: condition) {
+                    printError(Self.pointAt(ExpressionParser.SyntaxError(column: column, message: e.message), in: condition))
+                } else {
+                    printError("\(e)")
+                }
+                throw e.kind == .usage ? ExitCode.validationFailure : ExitStatus.cannotRun
             } catch is FormatError {
                 throw ExitStatus.badInput
             }
@@ -163,13 +171,20 @@ struct CatCommand: ParsableCommand {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// RFC 3339, or `-N` followed by s, m, h or d (that long before now).
+    /// RFC 3339, or `-N` followed by s, m, h or d (that long before now). Refuses times a
+    /// timestamp cannot hold (outside 1677-09-21 to 2262-04-11, nanoseconds in an Int64).
     static func time(_ text: String, _ option: String) throws -> Int64 {
         if let ns = RFC3339.parse(text) { return ns }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         if text.hasPrefix("-"), let unit = text.last.flatMap({ units[$0] }), let n = Int64(text.dropFirst().dropLast()), n >= 0 {
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
-            return now - n * unit * 1_000_000_000
+            let (seconds, o1) = n.multipliedReportingOverflow(by: unit)
+            let (span, o2) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let (instant, o3) = now.subtractingReportingOverflow(span)
+            guard !o1 && !o2 && !o3 else {
+                throw QueryError("\(option) '\(text)' is too far back: timestamps reach back to 1677-09-21 only")
+            }
+            return instant
         }
         throw QueryError("\(option) '\(text)' is neither an RFC 3339 date-time (2024-05-01T12:00:00Z) nor a relative time (-15m, -2h, -7d)")
     }

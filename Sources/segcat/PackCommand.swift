@@ -131,20 +131,21 @@ struct PackCommand: ParsableCommand {
 }
 
 /// Parses records into blocks and hands each encoded block to `emit` as it fills, so memory stays
-/// bounded by one block whatever the input size.
+/// bounded by one block whatever the input size. Where a block ends is the `BlockAssembler`'s
+/// decision, the same as in segd.
 final class Packer {
     private var writer: SegmentWriter
     private let encoder: BlockEncoder
+    private let assembler: BlockAssembler
     private let parser: RecordParser
-    private let blockRows: Int
     private let emit: ([UInt8]) throws -> Void
 
     init(header: SegmentHeader, encoder: BlockEncoder, blockRows: Int, schema: StreamSchema,
          emit: @escaping ([UInt8]) throws -> Void) throws {
         writer = SegmentWriter(header: header)
         self.encoder = encoder
-        parser = RecordParser(schema: schema)
-        self.blockRows = blockRows
+        assembler = BlockAssembler(columns: schema.columns, maxRows: blockRows)
+        parser = RecordParser(schema: schema, block: assembler.block)
         self.emit = emit
         try emit(writer.headerBytes)
     }
@@ -154,10 +155,11 @@ final class Packer {
         var failure: Error?
         NDJSONLines.forEach(input, firstLine: firstLine) { line, number in
             do {
-                // A record that would take the block past its hard bound starts the next block.
-                if parser.block.inputBytes + line.count >= FormatConstants.maxBlockInputBytes { try flushBlock() }
+                // A record that would take a block past the assembler's byte bound starts the next
+                // block, so that no chunk grows past what a reader accepts (spec: Limits).
+                if assembler.block.rowCount > 0 && assembler.block.rawBytes + line.count > assembler.maxRawBytes { try flushBlock() }
                 try parser.append(line: line, number: number)
-                if parser.block.isFull(maxRows: blockRows) { try flushBlock() }
+                if assembler.isFull { try flushBlock() }
                 return true
             } catch {
                 failure = error
@@ -184,9 +186,9 @@ final class Packer {
     }
 
     private func flushBlock() throws {
-        guard parser.block.rowCount > 0 else { return }
-        try emit(writer.append(encoder.encode(parser.block)))
-        parser.block.removeAll()
+        guard assembler.block.rowCount > 0 else { return }
+        try emit(writer.append(encoder.encode(assembler.block)))
+        assembler.block.removeAll()
     }
 
     /// Encodes the last block and emits the footer.

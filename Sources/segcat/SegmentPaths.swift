@@ -2,9 +2,11 @@ import Foundation
 import SegmentFormat
 
 /// Expands command-line paths into the segments to read: files as given, directories searched
-/// recursively for `*.seg` files in path order, `-` for standard input.
+/// recursively for `*.seg` files in path order, `-` for standard input. A directory without a
+/// segment is reported through `note` (an empty answer should never pass for a wrong path) and
+/// adds nothing.
 enum SegmentPaths {
-    static func expand(_ paths: [String]) throws -> [String] {
+    static func expand(_ paths: [String], note: (String) -> Void = { _ in }) throws -> [String] {
         var result: [String] = []
         for path in paths {
             if path == "-" {
@@ -12,7 +14,7 @@ enum SegmentPaths {
                 continue
             }
             if path.contains(where: { "*?[".contains($0) }) && !FileManager.default.fileExists(atPath: path) {
-                result.append(contentsOf: try expand(glob(path)))
+                result.append(contentsOf: try expand(glob(path), note: note))
                 continue
             }
             var isDirectory: ObjCBool = false
@@ -30,6 +32,7 @@ enum SegmentPaths {
             while let relative = walker.nextObject() as? String {
                 if relative.hasSuffix(".seg") { found.append((path as NSString).appendingPathComponent(relative)) }
             }
+            if found.isEmpty { note("\(path): no segment (*.seg file) in this directory") }
             result.append(contentsOf: found.sorted())
         }
         return result

@@ -32,6 +32,7 @@ struct ServerSettings: Sendable {
     var blockRows = 16_384
     var encodingCandidates = 3
     var maxBufferedBytes = 128 << 20
+    var admissionWait: Int64 = 2_000_000_000
     var logLevel = Logger.Level.info
     var logFile: String?
 }
@@ -79,7 +80,8 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Refuse records (503) when the data directory's file system has less free space (SEGD_MIN_FREE_BYTES; default 64MiB).") var minFreeBytes: String?
     @Option(help: "Rows per block: larger blocks compress repetitive logs better and buffer more memory per stream (SEGD_BLOCK_ROWS; default 16384).") var blockRows: Int?
     @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
-    @Option(help: "Bytes a stream may buffer before it answers 503 (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "Bytes a stream may buffer before requests wait for room (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "How long a request that was read waits for room in a stream's full buffers before it gets 503, 0s to 60s (SEGD_ADMISSION_WAIT; default 2s).") var admissionWait: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
     @Option(help: "Also append the log lines to this file, e.g. in Elastic Beanstalk's Logging directory (SEGD_LOG_FILE; default stdout only).") var logFile: String?
 
@@ -123,6 +125,7 @@ struct Segd: AsyncParsableCommand {
         options.segmentMaxBytes = settings.segmentMaxBytes
         options.rotateInterval = settings.rotateInterval
         options.maxBufferedBytes = settings.maxBufferedBytes
+        options.admissionWait = settings.admissionWait
         let registry: StreamRegistry
         let disk = DiskUsage(dataDirectory: settings.dataDirectory)
         do {
@@ -131,7 +134,7 @@ struct Segd: AsyncParsableCommand {
                                        timeout: TimeInterval(settings.hookTimeout) / 1e9, logger: logger)
             registry = StreamRegistry(dataDirectory: settings.dataDirectory, schemas: schemas, options: options, hooks: hooks, logger: logger)
             // Recovery before serving: replay every log, cut and resume active segments.
-            try registry.recoverAll(tenants: Set(tenants.tenants.keys))
+            try await registry.recoverAll(tenants: Set(tenants.tenants.keys))
             hooks.start()
             disk.refresh()
         } catch {
@@ -155,7 +158,8 @@ struct Segd: AsyncParsableCommand {
             },
             logger: logger
         )
-        let storage = StorageService(registry: registry, disk: disk, flushInterval: settings.flushInterval, logger: logger)
+        let storage = StorageService(registry: registry, state: state, disk: disk, flushInterval: settings.flushInterval,
+                                     shutdownTimeout: settings.shutdownTimeout, logger: logger)
         let drain = DrainService(state: state, delay: settings.drainDelay, logger: logger)
         // Shutdown runs in reverse: drain first, then the HTTP server (in-flight requests finish),
         // then storage (flush, seal, delete the logs).
@@ -203,6 +207,8 @@ struct Segd: AsyncParsableCommand {
         try duration(shutdownTimeout, "SEGD_SHUTDOWN_TIMEOUT", "--shutdown-timeout", &s.shutdownTimeout)
         try duration(drainDelay, "SEGD_DRAIN_DELAY", "--drain-delay", &s.drainDelay)
         try duration(hookTimeout, "SEGD_HOOK_TIMEOUT", "--hook-timeout", &s.hookTimeout)
+        try duration(admissionWait, "SEGD_ADMISSION_WAIT", "--admission-wait", &s.admissionWait)
+        guard (0...60_000_000_000).contains(s.admissionWait) else { throw ValidationError("--admission-wait must be 0s to 60s") }
         try size(minFreeBytes, "SEGD_MIN_FREE_BYTES", "--min-free-bytes", &s.minFreeBytes)
         try size(maxBufferedBytes, "SEGD_MAX_BUFFERED_BYTES", "--max-buffered-bytes", &s.maxBufferedBytes)
         if let text = blockRows.map(String.init) ?? value(nil, "SEGD_BLOCK_ROWS") {

@@ -50,7 +50,8 @@ struct GoldenSegmentTests {
 
     static func build(_ records: String, version: UInt16, blockRows: Int) throws -> [UInt8] {
         let streamSchema = try StreamSchema(json: Array(schema.utf8))
-        let parser = RecordParser(schema: streamSchema)
+        let assembler = BlockAssembler(columns: streamSchema.columns, maxRows: blockRows)
+        let parser = RecordParser(schema: streamSchema, block: assembler.block)
         let header = SegmentHeader(schema: streamSchema, tenant: "acme", node: "golden-node", segmentID: "00112233445566778899aabbccddeeff",
                                    created: 1_714_564_800_000_000_000, blockRows: blockRows, version: version)
         var writer = SegmentWriter(header: header)
@@ -58,7 +59,7 @@ struct GoldenSegmentTests {
         let encoder = BlockEncoder(compression: streamSchema.compression, formatVersion: version)
         for (i, line) in records.split(separator: "\n").enumerated() {
             try Array(line.utf8).withUnsafeBytes { try parser.append(line: $0, number: i + 1) }
-            if parser.block.isFull(maxRows: blockRows) {
+            if assembler.isFull {
                 bytes += writer.append(encoder.encode(parser.block))
                 parser.block.removeAll()
             }

@@ -117,14 +117,12 @@ struct RecordParserTests {
         #expect(p.block.builders[4].numbers.map(\.bitPattern) == texts.map { Double($0)!.bitPattern })
     }
 
-    @Test func recordThatWouldTakeTheBlockPastItsBoundIsRefusedWhole() throws {
+    @Test func aRecordLongerThanASegmentHoldsIsRefused() throws {
         let p = try Self.parser()
-        let line = #"{"ts":"2024-05-01T12:00:00Z","level":"info"}"#
-        #expect(try Self.append(p, line) == 1)
-        p.block.inputBytes = FormatConstants.maxBlockInputBytes - line.utf8.count
-        let error = #expect(throws: RecordError.self) { try Self.append(p, line) }
-        #expect(error?.message.contains("more than the 64 MiB a segment block holds") == true, "\(String(describing: error))")
-        #expect(p.block.rowCount == 1)
+        let long = #"{"ts":"2024-05-01T12:00:00Z","level":"info","msg":""# + String(repeating: "x", count: FormatConstants.maxRecordBytes) + #""}"#
+        let error = #expect(throws: RecordError.self) { try Self.append(p, long) }
+        #expect(error?.message.contains("longer than the 64 MiB a segment holds") == true, "\(String(describing: error))")
+        #expect(p.block.rowCount == 0)
     }
 }
 

@@ -16,7 +16,8 @@ struct RecordWriterTests {
     /// Packs `ndjson` into a segment (blocks of `blockRows`) and decodes it back to NDJSON text.
     static func roundTrip(_ ndjson: String, schema: String = schema, blockRows: Int = 3, compression: CompressionSetting = .lz4) throws -> String {
         let streamSchema = try StreamSchema(json: Array(schema.utf8))
-        let parser = RecordParser(schema: streamSchema)
+        let assembler = BlockAssembler(columns: streamSchema.columns, maxRows: blockRows)
+        let parser = RecordParser(schema: streamSchema, block: assembler.block)
         var writer = SegmentWriter(header: SegmentHeader(schema: streamSchema, created: 0, blockRows: blockRows))
         var bytes = writer.headerBytes
         let encoder = BlockEncoder(compression: compression)
@@ -29,7 +30,7 @@ struct RecordWriterTests {
                     failure = error
                     return false
                 }
-                if parser.block.isFull(maxRows: blockRows) {
+                if assembler.isFull {
                     bytes += writer.append(encoder.encode(parser.block))
                     parser.block.removeAll()
                 }

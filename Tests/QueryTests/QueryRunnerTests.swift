@@ -24,13 +24,14 @@ struct QueryRunnerTests {
 
     static func segment(_ ndjson: String, schema: String = schema, blockRows: Int = 2) throws -> SegmentReader {
         let s = try StreamSchema(json: Array(schema.utf8))
-        let parser = RecordParser(schema: s)
+        let assembler = BlockAssembler(columns: s.columns, maxRows: blockRows)
+        let parser = RecordParser(schema: s, block: assembler.block)
         var writer = SegmentWriter(header: SegmentHeader(schema: s, created: 0, blockRows: blockRows))
         var bytes = writer.headerBytes
         let encoder = BlockEncoder(compression: .lz4)
         for (i, line) in ndjson.split(separator: "\n").enumerated() {
             try Array(line.utf8).withUnsafeBytes { try parser.append(line: $0, number: i + 1) }
-            if parser.block.isFull(maxRows: blockRows) {
+            if assembler.isFull {
                 bytes += writer.append(encoder.encode(parser.block))
                 parser.block.removeAll()
             }
@@ -192,5 +193,24 @@ struct QueryRunnerTests {
         #expect(stats.damaged == 1)
         #expect(reports == ["seg0: block 0, column 'n': chunk checksum mismatch"])
         #expect(throws: FormatError.self) { try Self.run({ $0.select = ["n"]; $0.strict = true }, [damaged]) }
+    }
+
+    static let int64Schema = """
+    {"$id": "big", "type": "object", "properties": {"ts": {"type": "string", "format": "date-time"}, "n": {"type": ["integer", "null"]}},
+     "required": ["ts"], "x-segment": {"timestamp": "ts"}}
+    """
+
+    /// Integer sums run in 128 bits (DuckDB's HUGEINT), so a running sum past Int64 is no loss.
+    @Test func integerSumsAndMeansAreExactPastInt64() throws {
+        let values = [Int64.max, 1, -Int64.max, -43]
+        let ndjson = values.enumerated().map { #"{"ts":"2024-05-01T00:00:0\#($0.offset)Z","n":\#($0.element)}"# }.joined(separator: "\n")
+        let (out, _, _) = try Self.run({ $0.aggregates = try AggregateSpec.parseList("sum(n),avg(n)"); $0.format = .csv },
+                                       [try Self.segment(ndjson, schema: Self.int64Schema)])
+        #expect(out == "sum(n),avg(n)\n-42,-10.5\n")
+    }
+
+    @Test func groupByWithCountCountsEachGroup() throws {
+        let (out, _, _) = try Self.run { $0.groupBy = ["level"]; $0.count = true; $0.format = .csv }
+        #expect(out == "level,count\na,2\nb,2\n,1\n")
     }
 }

@@ -70,13 +70,13 @@ class Segd:
         self.proc = None
         self.log = self.workdir / "segd.log"
 
-    def start(self, extra=()):
+    def start(self, extra=(), wait=30):
         args = [str(BUILD / "segd"), "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data),
                 "--schemas-dir", str(self.schemas), "--tenants", str(self.tenants), "--flush-interval", "200ms",
                 *self.extra, *extra]
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 30
+        deadline = time.time() + wait
         while time.time() < deadline:
             assert self.proc.poll() is None, f"segd exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
             try:

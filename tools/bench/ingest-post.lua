@@ -1,8 +1,10 @@
 -- wrk script for tools/bench/ingest: posts 1,000-record NDJSON bodies, cycling through the
 -- bodies listed in BODIES (lines "path<TAB>file"), with the token in TOKEN. DELAY_MS paces each
--- connection (0: as fast as possible).
+-- connection (0: as fast as possible). RESULT also counts the answers by status (status_200=...).
 local bodies = {}
 local index = 0
+local threads = {}
+statuses = {}
 local token = os.getenv("TOKEN")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
 
@@ -14,6 +16,14 @@ function init(args)
     f:close()
   end
   index = math.random(#bodies)
+end
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
 end
 
 function request()
@@ -30,8 +40,14 @@ function delay()
 end
 
 done = function(summary, latency, requests)
-  local codes = 0
-  io.write(string.format("RESULT requests=%d errors_status=%d errors_other=%d duration_us=%d p50_us=%d p99_us=%d\n",
+  -- Answers by status, summed over the threads: goodput counts the 200s only.
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses") or {}) do counts[status] = (counts[status] or 0) + n end
+  end
+  local by_status = ""
+  for status, n in pairs(counts) do by_status = by_status .. string.format(" status_%d=%d", status, n) end
+  io.write(string.format("RESULT requests=%d errors_status=%d errors_other=%d duration_us=%d p50_us=%d p99_us=%d%s\n",
     summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration, latency:percentile(50), latency:percentile(99)))
+    summary.duration, latency:percentile(50), latency:percentile(99), by_status))
 end

@@ -1,152 +1,174 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Foundation
 import SegmentFormat
 
-/// The segment a stream is appending to. Each encoded block is appended and fsynced; `seal`
-/// writes the footer, fsyncs, and renames the file into the stream's `rotated/` directory.
-/// After a crash, `recover` reopens the file, keeps every complete block, cuts the torn rest,
-/// and appends after it (a file that was already sealed is just moved into `rotated/`).
+/// The segment a stream is appending to, in its `active/` directory: each encoded block is
+/// appended and fsynced (`DurableFile`).
 ///
-/// Blocking file I/O: callers run it on an I/O thread, never on an event loop. Not thread-safe.
-public final class ActiveSegment {
-    public let path: String
-    private var writer: SegmentWriter
-    private var fd: Int32
-    /// The writer before the last append, for `undoLastAppend`.
-    private var previous: SegmentWriter?
+/// Sealing is a sequence of steps that can each be retried: `writeFooter` (footer durable), then
+/// `move` into `rotated/` under a name no other segment has (`renameat2(RENAME_NOREPLACE)`), with
+/// both directories fsynced. A file poisoned by a failed fsync (during an append or the footer)
+/// takes no more writes: `copySealed` writes its confirmed blocks and a footer into a new file
+/// in `rotated/` instead, and the poisoned file is removed.
+///
+/// Blocking file I/O; not thread-safe: the stream's segment pipeline owns it.
+final class ActiveSegment {
+    /// Where a segment stands on its way to `rotated/`.
+    enum State: Equatable {
+        case open
+        /// Footer written and durable; the file takes no more blocks.
+        case footerDurable
+        /// A failed fsync (or cut-back): only the blocks confirmed before it are trustworthy.
+        case poisoned
+    }
 
     /// Facts about a sealed segment, for the archival hooks.
-    public struct Sealed: Sendable, Equatable {
-        public let path: String
-        public let rows: Int
-        public let timeRange: ClosedRange<Int64>?
+    struct Sealed: Sendable, Equatable {
+        let path: String
+        let rows: Int
+        let timeRange: ClosedRange<Int64>?
     }
 
-    /// Creates a new segment file at `path` with `header` written and fsynced.
-    public init(creating path: String, header: SegmentHeader) throws {
+    let name: String
+    private(set) var path: String
+    private let fileSystem: any FileSystem
+    private let file: DurableFile
+    private(set) var writer: SegmentWriter
+    private(set) var state: State = .open
+
+    private init(name: String, path: String, file: DurableFile, writer: SegmentWriter, fileSystem: any FileSystem) {
+        self.name = name
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError(path: path, errno: errno) }
-        writer = SegmentWriter(header: header)
-        do {
-            try FileWriting.writeAll(fd, writer.headerBytes, path: path)
-            try FileWriting.sync(fd, path: path)
-            try FileWriting.syncDirectory(of: path)
+        self.file = file
+        self.writer = writer
+        self.fileSystem = fileSystem
+    }
+
+    /// Creates segment `name` in `directory`, with `header` written and durable.
+    static func create(_ name: String, in directory: String, header: SegmentHeader, fileSystem: any FileSystem) throws(FileSystemError) -> ActiveSegment {
+        let path = directory + "/" + name
+        let file = try DurableFile.create(path, fileSystem: fileSystem)
+        let writer = SegmentWriter(header: header)
+        do throws(FileSystemError) {
+            try file.append(writer.headerBytes)
+            try file.sync()
         } catch {
-            close(fd)
-            unlink(path)
+            file.close()
+            try? fileSystem.remove(path)
             throw error
         }
+        return ActiveSegment(name: name, path: path, file: file, writer: writer, fileSystem: fileSystem)
     }
 
-    private init(path: String, fd: Int32, writer: SegmentWriter) {
-        self.path = path
-        self.fd = fd
-        self.writer = writer
+    /// Reopens a segment a crash left at `path` with the blocks `writer` holds, cut to its size.
+    static func resume(_ path: String, writer: SegmentWriter, fileSystem: any FileSystem) throws(FileSystemError) -> ActiveSegment {
+        let file = try DurableFile.resume(path, at: writer.size, fileSystem: fileSystem)
+        return ActiveSegment(name: FileSystemPath.name(of: path), path: path, file: file, writer: writer, fileSystem: fileSystem)
     }
 
-    deinit {
-        if fd >= 0 { close(fd) }
-    }
+    /// Bytes in the file: the header and every block (the footer comes with `writeFooter`).
+    var size: Int { writer.size }
+    var rowCount: Int { writer.rowCount }
+    var blockCount: Int { writer.blocks.count }
+    var timeRange: ClosedRange<Int64>? { writer.timeRange }
+    var created: Int64 { writer.header.created }
+    /// The format version its header announces (a segment an older segd began may have an older one).
+    var formatVersion: UInt16 { writer.header.version }
 
-    /// What `recover` found.
-    public enum Recovered {
-        /// An unsealed segment, ready for more blocks (its torn tail cut off).
-        case active(ActiveSegment)
-        /// A segment that was sealed but not yet moved: now moved into `rotated`.
-        case sealed(Sealed)
-    }
-
-    /// Reopens the segment a crashed writer left at `path`. With `keepingBytes`, blocks that end
-    /// past that size are cut too (the checkpoint says they were never confirmed, and the
-    /// write-ahead log still holds their records).
-    public static func recover(path: String, rotatedDirectory: String, keepingBytes: Int? = nil) throws -> Recovered {
-        let reader = try SegmentReader(path: path)
-        if reader.isSealed {
-            return .sealed(try moveSealed(path, reader: reader, into: rotatedDirectory))
-        }
-        var writer = SegmentWriter(resuming: reader)
-        if let keepingBytes {
-            writer.dropBlocks(endingAfter: keepingBytes)
-        }
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(path: path, errno: errno) }
-        guard ftruncate(fd, off_t(writer.size)) == 0, lseek(fd, off_t(writer.size), SEEK_SET) >= 0 else {
-            close(fd)
-            throw FileError(path: path, errno: errno)
-        }
-        try FileWriting.sync(fd, path: path)
-        let segment = ActiveSegment(path: path, fd: fd, writer: writer)
-        // A segment an older version of segd began is sealed as it is: new blocks are encoded for the
-        // current format version, which its header does not announce.
-        if writer.header.version != FormatConstants.formatVersion {
-            return .sealed(try segment.seal(into: rotatedDirectory))
-        }
-        return .active(segment)
-    }
-
-    /// Bytes in the file: the header and every block (the footer comes with `seal`).
-    public var size: Int { writer.size }
-    public var rowCount: Int { writer.rowCount }
-    public var blockCount: Int { writer.blocks.count }
-    public var timeRange: ClosedRange<Int64>? { writer.timeRange }
-    public var created: Int64 { writer.header.created }
-
-    /// Appends `block` and makes it durable. On failure the file is cut back to its last block.
-    public func append(_ block: BlockEncoder.EncodedBlock) throws {
-        let before = writer.size
+    /// Appends `block` and makes it durable. On failure the segment is unchanged (the file cut
+    /// back), or poisoned when the fsync or the cut-back failed.
+    func append(_ block: BlockEncoder.EncodedBlock) throws(FileSystemError) {
         var next = writer
         let bytes = next.append(block)
-        do {
-            try FileWriting.writeAll(fd, bytes, path: path)
-            try FileWriting.sync(fd, path: path)
+        do throws(FileSystemError) {
+            try file.append(bytes)
+            try file.sync()
         } catch {
-            _ = ftruncate(fd, off_t(before))
-            _ = lseek(fd, off_t(before), SEEK_SET)
+            if file.isPoisoned { state = .poisoned }
             throw error
         }
-        previous = writer
         writer = next
     }
 
-    /// Cuts the block the last `append` wrote (its checkpoint could not be written).
-    public func undoLastAppend() throws {
-        guard let previous else { return }
-        guard ftruncate(fd, off_t(previous.size)) == 0, lseek(fd, off_t(previous.size), SEEK_SET) >= 0 else {
-            throw FileError(path: path, errno: errno)
-        }
-        writer = previous
-        self.previous = nil
-    }
-
-    /// Writes the footer, fsyncs, and moves the file into `directory` (created if needed).
-    /// If the footer cannot be written, the file is cut back and stays active.
-    public func seal(into directory: String) throws -> Sealed {
-        do {
-            try FileWriting.writeAll(fd, writer.footer(), path: path)
-            try FileWriting.sync(fd, path: path)
+    /// Sealing, step 1: writes the footer and makes it durable.
+    func writeFooter() throws(FileSystemError) {
+        guard state == .open else { return }
+        do throws(FileSystemError) {
+            try file.append(writer.footer())
+            try file.sync()
         } catch {
-            _ = ftruncate(fd, off_t(writer.size))
-            _ = lseek(fd, off_t(writer.size), SEEK_SET)
+            if file.isPoisoned { state = .poisoned }
             throw error
         }
-        close(fd)
-        fd = -1
-        let reader = try SegmentReader(path: path)
-        return try Self.moveSealed(path, reader: reader, into: directory)
+        file.close()
+        state = .footerDurable
     }
 
-    private static func moveSealed(_ path: String, reader: SegmentReader, into directory: String) throws -> Sealed {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let target = (directory as NSString).appendingPathComponent((path as NSString).lastPathComponent)
-        guard rename(path, target) == 0 else { throw FileError(path: target, errno: errno) }
-        try FileWriting.syncDirectory(of: target)
-        try FileWriting.syncDirectory(of: path)
-        return Sealed(path: target, rows: reader.rowCount, timeRange: reader.timeRange)
+    /// Sealing, step 2: moves the file into `directory` as `target` (which must not exist:
+    /// EEXIST then, and nothing moves) and fsyncs both directories. Returns the sealed facts and
+    /// whether the move is known durable; once the rename has happened it is never undone.
+    func move(into directory: String, as target: String) throws(FileSystemError) -> (Sealed, ReplaceOutcome) {
+        precondition(state == .footerDurable, "only a segment with a durable footer moves")
+        let destination = directory + "/" + target
+        try fileSystem.rename(path, to: destination, .noReplace)
+        let from = path
+        path = destination
+        let sealed = Sealed(path: destination, rows: writer.rowCount, timeRange: writer.timeRange)
+        do throws(FileSystemError) {
+            try fileSystem.syncDirectory(directory)
+            try fileSystem.syncDirectory(FileSystemPath.parent(of: from))
+        } catch {
+            return (sealed, .replacedDurabilityUnknown(error))
+        }
+        return (sealed, .replaced)
+    }
+
+    /// Seals a poisoned segment by copying: the blocks up to `confirmedBytes` (all durable before
+    /// the poison) and a footer for them go into a new file, renamed into `directory` as
+    /// `target`; then the poisoned file is removed.
+    func copySealed(into directory: String, as target: String, confirmedBytes: Int) throws(FileSystemError) -> (Sealed, ReplaceOutcome) {
+        precondition(state == .poisoned, "only a poisoned segment is sealed by copying")
+        var kept = writer
+        kept.dropBlocks(endingAfter: confirmedBytes)
+        let temporary = directory + "/." + target + ".tmp"
+        let copy = try DurableFile.create(temporary, fileSystem: fileSystem)
+        do throws(FileSystemError) {
+            let source = try fileSystem.open(path, .read)
+            defer { fileSystem.close(source) }
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var offset = 0
+            while offset < kept.size {
+                let want = min(chunk.count, kept.size - offset)
+                let n = try chunk.withMutableFileBytes { (raw) throws(FileSystemError) -> Int in
+                    try fileSystem.read(source, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: offset, path: path)
+                }
+                guard n > 0 else { throw FileSystemError(.read, path: path, code: 5) }
+                try chunk.withFileBytes { (raw) throws(FileSystemError) in try copy.append(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+                offset += n
+            }
+            try copy.append(kept.footer())
+            try copy.sync()
+            copy.close()
+            try fileSystem.rename(temporary, to: directory + "/" + target, .noReplace)
+        } catch {
+            copy.close()
+            _ = try? fileSystem.removeIfPresent(temporary)
+            throw error
+        }
+        let sealed = Sealed(path: directory + "/" + target, rows: kept.rowCount, timeRange: kept.timeRange)
+        file.close()
+        do throws(FileSystemError) {
+            try fileSystem.syncDirectory(directory)
+            try fileSystem.remove(path)
+            try fileSystem.syncDirectory(FileSystemPath.parent(of: path))
+        } catch {
+            return (sealed, .replacedDurabilityUnknown(error))
+        }
+        return (sealed, .replaced)
+    }
+
+    /// Removes an empty segment's file (a segment with no blocks is never sealed).
+    func discard() throws(FileSystemError) {
+        file.close()
+        try fileSystem.remove(path)
+        try fileSystem.syncDirectory(FileSystemPath.parent(of: path))
     }
 }
-

@@ -1,17 +1,22 @@
-import Foundation
 import SegmentFormat
 
-/// What a stream's segments hold for certain: every write-ahead-log batch up to `sequence` is in a
-/// block of a segment, and the active segment `segment` is confirmed up to `segmentBytes`.
+/// What a stream's segments hold for certain: every write-ahead-log batch of the stream up to
+/// `sequence` is in a block of a segment, the first `partialRows` rows of batch `partialSequence`
+/// too (a request larger than a block is split across blocks), and the active segment `segment`
+/// is confirmed up to `segmentBytes`.
 ///
-/// Written after every block append (write to a temporary file, fsync, rename, fsync the
-/// directory), it is what makes recovery exact: blocks past `segmentBytes` are cut, and batches
-/// after `sequence` are replayed from the log, so no acknowledged record is lost or stored twice.
+/// Written after every block append (`FileSystem.replace`), it is what makes recovery exact:
+/// blocks past `segmentBytes` are cut, and batches after `sequence` are replayed from the log
+/// (without the rows already in a block), so no acknowledged record is lost or stored twice.
 ///
-/// On disk: `"CKP1"`, `u64` sequence, `u64` segment bytes, `u32` next segment number, `str16`
-/// segment file name, `u32` CRC-32 of everything before it.
+/// On disk (version 2): `"CKP2"`, `u64` sequence, `u64` partial sequence (0: none), `u32`
+/// partial rows, `u64` segment bytes, `u32` next segment number, `str16` segment file name,
+/// `u32` CRC-32 of everything before it. Version 1 (`"CKP1"`, without the partial batch) is read too.
 public struct Checkpoint: Sendable, Equatable {
     public var sequence: UInt64 = 0
+    /// The batch after `sequence` whose first `partialRows` rows are in a block; 0 for none.
+    public var partialSequence: UInt64 = 0
+    public var partialRows: Int = 0
     /// The active segment's file name, empty when there is none.
     public var segment: String = ""
     public var segmentBytes: Int = 0
@@ -20,35 +25,60 @@ public struct Checkpoint: Sendable, Equatable {
 
     public init() {}
 
-    static let magic: [UInt8] = Array("CKP1".utf8)
+    static let magicV1: [UInt8] = Array("CKP1".utf8)
+    static let magic: [UInt8] = Array("CKP2".utf8)
 
-    /// Reads the checkpoint at `path`; a missing file is the empty checkpoint.
-    public static func load(path: String) throws -> Checkpoint {
-        guard FileManager.default.fileExists(atPath: path) else { return Checkpoint() }
-        let data = try SegmentData(contentsOf: path)
-        var r = ByteReader(data.bytes, context: "checkpoint \(path)")
-        var c = Checkpoint()
-        try r.expect(magic, "checkpoint")
-        c.sequence = try r.u64()
-        c.segmentBytes = Int(try r.u64())
-        c.nextSegmentNumber = Int(try r.u32())
-        c.segment = String(decoding: try r.str16(), as: UTF8.self)
-        let end = r.position
-        guard try r.u32() == Checksum.crc32(UnsafeRawBufferPointer(rebasing: data.bytes[0..<end])) else {
-            throw FileError(path: path, message: "checkpoint checksum mismatch")
-        }
-        return c
+    /// Rows of batch `sequence` already in a block, which its replay skips.
+    public func rowsInSegments(ofBatch sequence: UInt64) -> Int {
+        sequence == partialSequence ? partialRows : 0
     }
 
-    /// Replaces the checkpoint at `path` atomically and durably.
-    public func save(path: String) throws {
+    /// Decodes a checkpoint file's bytes; throws `FormatError` naming what is wrong.
+    public init(decoding bytes: [UInt8]) throws {
+        self = try bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw, context: "checkpoint")
+            var c = Checkpoint()
+            let magic = Array(try r.bytes(4))
+            guard magic == Self.magic || magic == Self.magicV1 else { throw FormatError("not a checkpoint") }
+            c.sequence = try r.u64()
+            if magic == Self.magic {
+                c.partialSequence = try r.u64()
+                c.partialRows = Int(try r.u32())
+            }
+            c.segmentBytes = Int(try r.u64())
+            c.nextSegmentNumber = Int(try r.u32())
+            c.segment = String(decoding: try r.str16(), as: UTF8.self)
+            let end = r.position
+            guard try r.u32() == Checksum.crc32(UnsafeRawBufferPointer(rebasing: raw[0..<end])), r.isAtEnd else {
+                throw FormatError("checkpoint checksum mismatch")
+            }
+            return c
+        }
+    }
+
+    /// The checkpoint's bytes on disk.
+    public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 64 + segment.utf8.count)
         w.append(Self.magic)
         w.u64(sequence)
+        w.u64(partialSequence)
+        w.u32(UInt32(partialRows))
         w.u64(UInt64(segmentBytes))
         w.u32(UInt32(nextSegmentNumber))
         w.str16(Array(segment.utf8))
         w.u32(Checksum.crc32(w.bytes))
-        try FileWriting.replace(path, with: w.bytes)
+        return w.bytes
+    }
+
+    /// Reads the checkpoint at `path`: nil when there is none (ENOENT); any other error throws,
+    /// so that an unreadable checkpoint is never mistaken for an empty one.
+    public static func load(_ path: String, fileSystem: any FileSystem) throws -> Checkpoint? {
+        let bytes: [UInt8]
+        do {
+            bytes = try fileSystem.readFile(path)
+        } catch where error.isNotFound {
+            return nil
+        }
+        return try Checkpoint(decoding: bytes)
     }
 }

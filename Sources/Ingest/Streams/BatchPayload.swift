@@ -42,6 +42,17 @@ public struct BatchPayload: Sendable {
         self.bodyOffset = offset
     }
 
+    /// The idempotency key of a logged payload and the answer it got, read from the payload's
+    /// first bytes without copying its body; nil without a key, or for a layout this build does
+    /// not know.
+    static func idempotencyAnswer(in raw: UnsafeRawBufferPointer, stream: String) -> (String, IdempotencyStore.Answer)? {
+        var r = ByteReader(raw, context: "write-ahead log batch")
+        guard (try? r.u8()) == 1, let acceptedAt = try? r.i64(), let records = try? r.u32(), let key = try? r.str16(), !key.isEmpty else {
+            return nil
+        }
+        return (String(decoding: key, as: UTF8.self), IdempotencyStore.Answer(stream: stream, records: Int(records), acceptedAt: acceptedAt))
+    }
+
     /// Calls `body` with the NDJSON body's bytes.
     public func withBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[bodyOffset...])) }

@@ -13,13 +13,15 @@ public final class StreamRegistry: @unchecked Sendable {
     public let options: StreamOptions
     public let hooks: HookRunner
     private let logger: Logger
-    /// Guards only the slot tables; opening a store holds just that store's slot, so no lock
-    /// shared between tenants is held across I/O.
+    private let fileSystem: any FileSystem
+    /// Guards only the tables; no lock is held across I/O.
     private let lock = NSLock()
-    private var stores: [String: Slot<StreamStore>] = [:]
+    /// Each store's opening, once started: concurrent first requests wait for the same one.
+    private var openings: [String: Task<StreamStore, Never>] = [:]
+    private var opened: [String: StreamStore] = [:]
     private var idempotency: [String: Slot<IdempotencyStore>] = [:]
 
-    /// Where one store lives once opened; its lock is held while it opens.
+    /// Where one tenant's key store lives once opened; its lock is held while it opens.
     private final class Slot<Value>: @unchecked Sendable {
         let lock = NSLock()
         var value: Value?
@@ -34,35 +36,31 @@ public final class StreamRegistry: @unchecked Sendable {
         }
     }
 
-    private func slot<Value>(_ table: ReferenceWritableKeyPath<StreamRegistry, [String: Slot<Value>]>, _ key: String) -> Slot<Value> {
-        lock.lock()
-        defer { lock.unlock() }
-        if let slot = self[keyPath: table][key] { return slot }
-        let slot = Slot<Value>()
-        self[keyPath: table][key] = slot
-        return slot
-    }
-
-    public init(dataDirectory: String, schemas: [String: StreamSchema], options: StreamOptions, hooks: HookRunner, logger: Logger) {
+    public init(dataDirectory: String, schemas: [String: StreamSchema], options: StreamOptions, hooks: HookRunner, logger: Logger,
+                fileSystem: any FileSystem = PosixFileSystem()) {
         self.dataDirectory = dataDirectory
         self.schemas = schemas
         self.options = options
         self.hooks = hooks
         self.logger = logger
+        self.fileSystem = fileSystem
     }
 
     /// Recovers every `<tenant>/<stream>` directory with data from a previous run (for `tenants`
     /// that are still configured), so the log is replayed and segments sealed before serving.
-    public func recoverAll(tenants: Set<String>) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory)) ?? []
-        for tenant in names.sorted() where StreamSchema.isValidName(tenant) {
-            let streams = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/" + tenant)) ?? []
-            for stream in streams.sorted() where StreamSchema.isValidName(stream) && FileManager.default.isDirectory(dataDirectory + "/\(tenant)/\(stream)/wal") {
+    /// A stream whose recovery refuses keeps refusing; the others serve. Throws only when the
+    /// data directory itself cannot be read.
+    public func recoverAll(tenants: Set<String>) async throws {
+        for tenant in try fileSystem.list(dataDirectory).sorted() where StreamSchema.isValidName(tenant) {
+            guard case .directory = try fileSystem.kind(of: dataDirectory + "/" + tenant) else { continue }
+            for stream in try fileSystem.list(dataDirectory + "/" + tenant).sorted() where StreamSchema.isValidName(stream) {
+                guard case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)"),
+                      case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)/wal") else { continue }
                 guard tenants.contains(tenant), schemas[stream] != nil else {
                     logger.warning("data left for a tenant or stream no longer configured; not recovered", metadata: ["tenant": "\(tenant)", "stream": "\(stream)"])
                     continue
                 }
-                _ = try store(tenant: tenant, stream: stream)
+                _ = try await store(tenant: tenant, stream: stream)
             }
         }
     }
@@ -70,47 +68,48 @@ public final class StreamRegistry: @unchecked Sendable {
     /// The tenant's idempotency keys.
     public func idempotencyStore(tenant: String) throws -> IdempotencyStore? {
         guard StreamSchema.isValidName(tenant) else { return nil }
-        return try slot(\.idempotency, tenant).get {
+        let slot = lock.withLock {
+            if let slot = idempotency[tenant] { return slot }
+            let slot = Slot<IdempotencyStore>()
+            idempotency[tenant] = slot
+            return slot
+        }
+        return try slot.get {
             let directory = dataDirectory + "/" + tenant
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try fileSystem.makeDirectories(directory)
             return try IdempotencyStore(path: directory + "/idempotency-keys", now: Int64(Date().timeIntervalSince1970 * 1e9))
         }
     }
 
     /// The store of `tenant`'s `stream`, opened (and recovered) on first use; nil when the stream
-    /// has no schema or a name is invalid.
-    public func store(tenant: String, stream: String) throws -> StreamStore? {
+    /// has no schema or a name is invalid. Recovery runs on the stream's own executor.
+    public func store(tenant: String, stream: String) async throws -> StreamStore? {
         guard StreamSchema.isValidName(tenant), StreamSchema.isValidName(stream), let schema = schemas[stream],
               let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
-        return try slot(\.stores, tenant + "/" + stream).get {
-            try StreamStore(directory: dataDirectory + "/\(tenant)/\(stream)", tenant: tenant, stream: stream, schema: schema,
-                            options: options, idempotency: idempotency, hooks: hooks, logger: logger)
+        let key = tenant + "/" + stream
+        let opening: Task<StreamStore, Never> = lock.withLock {
+            if let task = openings[key] { return task }
+            let task = Task { [self] in
+                let store = await StreamStore.open(directory: dataDirectory + "/\(tenant)/\(stream)", tenant: tenant, stream: stream,
+                                                   schema: schema, options: options, idempotency: idempotency, hooks: hooks,
+                                                   logger: logger, fileSystem: fileSystem)
+                lock.withLock { opened[key] = store }
+                return store
+            }
+            openings[key] = task
+            return task
         }
+        return await opening.value
     }
 
-    /// The store of `tenant`'s `stream` if it is open already; never waits for I/O (nil while it
-    /// opens), so request handlers can take this path and leave opening to another thread.
+    /// The store of `tenant`'s `stream` if it is open already; never waits (nil while it opens).
     public func openedStore(tenant: String, stream: String) -> StreamStore? {
-        lock.lock()
-        let slot = stores[tenant + "/" + stream]
-        lock.unlock()
-        guard let slot, slot.lock.try() else { return nil }
-        defer { slot.lock.unlock() }
-        return slot.value
+        lock.withLock { opened[tenant + "/" + stream] }
     }
 
     /// The open stores, for metrics.
     public var allStores: [StreamStore] {
-        lock.lock()
-        defer { lock.unlock() }
-        let slots = Array(stores.values)
-        lock.unlock()
-        defer { lock.lock() }
-        return slots.compactMap { slot in
-            slot.lock.lock()
-            defer { slot.lock.unlock() }
-            return slot.value
-        }
+        lock.withLock { Array(opened.values) }
     }
 
     /// Flushes every stream and seals the segments whose interval is over (without waiting).
@@ -118,10 +117,57 @@ public final class StreamRegistry: @unchecked Sendable {
         for store in allStores { store.tick(now: now) }
     }
 
-    /// Flushes and seals every stream, concurrently, and stops the hooks.
-    public func shutdown() {
+    /// Flushes and seals every stream, concurrently, and stops the hooks, within `timeout`.
+    /// Returns whether every stream finished in time; one that did not keeps its records in its
+    /// write-ahead log, which the next start replays (nothing acknowledged is lost).
+    public func shutdown(within timeout: Duration) async -> Bool {
         let stores = allStores
-        DispatchQueue.concurrentPerform(iterations: stores.count) { i in stores[i].shutdown() }
-        hooks.stop()
+        let race = FirstAnswer<Bool>()
+        let finished = await withCheckedContinuation { (done: CheckedContinuation<Bool?, Never>) in
+            race.wait(done)
+            // Unstructured on purpose: blocked file I/O does not answer cancellation, and the
+            // process must be able to exit when the time is up.
+            Task {
+                let all = await withTaskGroup(of: Bool.self) { each in
+                    for store in stores { each.addTask { await store.shutdown() } }
+                    return await each.reduce(true) { $0 && $1 }
+                }
+                race.answer(all)
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                race.answer(nil)
+            }
+        }
+        let hooks = self.hooks
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                hooks.stop()
+                done.resume()
+            }
+        }
+        if finished == nil {
+            logger.error("shutdown ran out of time while writing blocks; the write-ahead logs keep the rest for the next start",
+                         metadata: ["timeout": "\(timeout)"])
+        }
+        return finished ?? false
+    }
+}
+
+/// The first of several answers to one question, whoever gives it; later ones are dropped.
+private final class FirstAnswer<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiter: CheckedContinuation<Value?, Never>?
+
+    func wait(_ continuation: CheckedContinuation<Value?, Never>) {
+        lock.withLock { waiter = continuation }
+    }
+
+    func answer(_ value: Value?) {
+        let waiter = lock.withLock {
+            defer { self.waiter = nil }
+            return self.waiter
+        }
+        waiter?.resume(returning: value)
     }
 }

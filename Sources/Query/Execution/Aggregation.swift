@@ -20,6 +20,7 @@ public struct AggregateSpec: Sendable, Equatable {
         for c in text {
             if c == "(" { depth += 1 }
             if c == ")" { depth -= 1 }
+            if depth < 0 { throw QueryError("--agg: unbalanced parentheses in '\(text)': a ')' closes nothing") }
             if c == "," && depth == 0 {
                 specs.append(try parse(current))
                 current = ""
@@ -27,6 +28,7 @@ public struct AggregateSpec: Sendable, Equatable {
                 current.append(c)
             }
         }
+        if depth != 0 { throw QueryError("--agg: unbalanced parentheses in '\(text)': a '(' is not closed") }
         specs.append(try parse(current))
         return specs
     }
@@ -38,6 +40,9 @@ public struct AggregateSpec: Sendable, Equatable {
         }
         let name = text[..<open].trimmingCharacters(in: .whitespaces).lowercased()
         var argument = text[text.index(after: open)..<text.index(before: text.endIndex)].trimmingCharacters(in: .whitespaces)
+        if argument.contains(where: { $0 == "(" || $0 == ")" }) {
+            throw QueryError("--agg: unbalanced parentheses in '\(text)': an aggregate takes one field, like sum(x)")
+        }
         var function: Function
         switch name {
         case "count": function = .count
@@ -47,9 +52,13 @@ public struct AggregateSpec: Sendable, Equatable {
         case "max": function = .max
         default: throw QueryError("--agg: unknown aggregate '\(name)' in '\(text)'; use count, sum, avg, min or max")
         }
-        if function == .count, argument.lowercased().hasPrefix("distinct ") {
+        let words = argument.split(separator: " ", maxSplits: 1)
+        if function == .count, words.first?.lowercased() == "distinct" {
             function = .countDistinct
-            argument = String(argument.dropFirst("distinct ".count)).trimmingCharacters(in: .whitespaces)
+            argument = words.count > 1 ? words[1].trimmingCharacters(in: .whitespaces) : ""
+            guard !argument.isEmpty, argument != "*" else {
+                throw QueryError("--agg: count(distinct x) needs a field, in '\(text)'")
+            }
         }
         if argument.hasPrefix("\""), argument.hasSuffix("\""), argument.count >= 2 { argument = String(argument.dropFirst().dropLast()) }
         guard !argument.isEmpty else { throw QueryError("--agg: '\(text)' needs a field, or * for count(*)") }
@@ -62,16 +71,19 @@ public struct AggregateSpec: Sendable, Equatable {
 }
 
 /// The running state of one aggregate for one group. Merged in block order, so results do not
-/// depend on thread timing.
+/// depend on thread timing. Integer sums run in 128 bits, as DuckDB's HUGEINT does, so no running
+/// sum of Int64s can overflow (2^64 rows of Int64.max still fit); only a result that does not fit
+/// an Int64 is refused.
 struct Accumulator: Sendable {
     let function: AggregateSpec.Function
     var count = 0
-    var integerSum: Int64 = 0
-    var integerSumOverflowed = false
+    var integerSum: Int128 = 0
     var doubleSum = 0.0
     var sawNumber = false
     var extreme: Value = .null
+    /// count(distinct): strings here, other values in `distinct`.
     var distinct: Set<Value> = []
+    var distinctStrings = DistinctStrings()
 
     init(_ function: AggregateSpec.Function) { self.function = function }
 
@@ -81,14 +93,15 @@ struct Accumulator: Sendable {
         count += 1
         switch function {
         case .count: break
-        case .countDistinct: distinct.insert(v)
+        case .countDistinct:
+            if case let .string(bytes) = v {
+                bytes.withUnsafeBufferPointer { distinctStrings.insert($0) }
+            } else {
+                distinct.insert(v)
+            }
         case .sum, .avg:
             switch v {
-            case let .integer(x):
-                let (s, o) = integerSum.addingReportingOverflow(x)
-                integerSum = s
-                if o { integerSumOverflowed = true }
-                doubleSum += Double(x)
+            case let .integer(x): integerSum += Int128(x)
             case let .number(x):
                 sawNumber = true
                 doubleSum += x
@@ -104,31 +117,44 @@ struct Accumulator: Sendable {
 
     mutating func merge(_ other: Accumulator) {
         count += other.count
-        let (s, o) = integerSum.addingReportingOverflow(other.integerSum)
-        integerSum = s
-        integerSumOverflowed = integerSumOverflowed || other.integerSumOverflowed || o
+        integerSum += other.integerSum
         doubleSum += other.doubleSum
         sawNumber = sawNumber || other.sawNumber
         distinct.formUnion(other.distinct)
+        distinctStrings.formUnion(other.distinctStrings)
         if case .null = other.extreme { return }
         if case .null = extreme { extreme = other.extreme; return }
         if function == .min && other.extreme < extreme { extreme = other.extreme }
         if function == .max && extreme < other.extreme { extreme = other.extreme }
     }
 
-    var result: Value {
+    /// The aggregate's value; throws `QueryError` for an integer sum that does not fit an Int64.
+    func result(_ spec: AggregateSpec) throws -> Value {
         switch function {
         case .count: return .integer(Int64(count))
-        case .countDistinct: return .integer(Int64(distinct.count))
+        case .countDistinct: return .integer(Int64(distinct.count + distinctStrings.count))
         case .sum:
             guard count > 0 else { return .null }
-            return sawNumber || integerSumOverflowed ? .number(doubleSum) : .integer(integerSum)
+            if sawNumber { return .number(doubleSum) }
+            guard let sum = Int64(exactly: integerSum) else {
+                throw QueryError("\(spec.text) is \(integerSum), which does not fit a 64-bit integer", kind: .cannotRun)
+            }
+            return .integer(sum)
         case .avg:
             guard count > 0 else { return .null }
-            // Integer sums are exact, so the mean is the correctly rounded quotient.
-            return .number(sawNumber || integerSumOverflowed ? doubleSum / Double(count) : Double(integerSum) / Double(count))
+            if sawNumber { return .number(doubleSum / Double(count)) }
+            return .number(Self.quotient(integerSum, count))
         case .min, .max: return extreme
         }
+    }
+
+    /// `sum / count` as a Double: correctly rounded while the sum is exact in a Double (|sum| ≤ 2^53),
+    /// else the integer quotient plus the remainder's share (off by at most an ulp).
+    static func quotient(_ sum: Int128, _ count: Int) -> Double {
+        let n = Int128(count)
+        if sum.magnitude <= 1 << 53 { return Double(sum) / Double(count) }
+        let (q, r) = sum.quotientAndRemainder(dividingBy: n)
+        return Double(q) + Double(r) / Double(count)
     }
 }
 

@@ -6,8 +6,9 @@ import SegmentFormat
 /// A field the segment lacks is `.missing`: every row of it is absent.
 indirect enum BoundExpression: Sendable {
     case integers(column: Int, op: ComparisonOperator, value: Int64)
-    /// An integer column against a literal with a fraction.
-    case integerVsNumber(column: Int, op: ComparisonOperator, value: Double)
+    /// `truth` for every row with a value, unknown for the others: an integer compared with a
+    /// literal no Int64 equals (`n = 2.5`, `n < 1e30`).
+    case known(column: Int, truth: Bool)
     case numbers(column: Int, op: ComparisonOperator, value: Double)
     case strings(column: Int, op: ComparisonOperator, value: [UInt8])
     case inIntegers(column: Int, values: Set<Int64>, listHasNull: Bool, negated: Bool)
@@ -15,8 +16,8 @@ indirect enum BoundExpression: Sendable {
     case inStrings(column: Int, values: Set<[UInt8]>, listHasNull: Bool, negated: Bool)
     case isNull(column: Int, negated: Bool)
     case like(column: Int, pattern: LikePattern, negated: Bool)
-    case and(BoundExpression, BoundExpression)
-    case or(BoundExpression, BoundExpression)
+    case and([BoundExpression])
+    case or([BoundExpression])
     case not(BoundExpression)
     case constant(Truth)
 
@@ -27,15 +28,16 @@ indirect enum BoundExpression: Sendable {
             return (i, columns[i])
         }
         func typeError(_ c: ColumnDescriptor, _ literal: Literal) -> QueryError {
-            QueryError("field '\(c.name)' is \(describe(c.type)) in \(path): it cannot be compared with \(literal.kind) (\(literal))")
+            QueryError("field '\(c.name)' is \(describe(c.type)) in \(path): it cannot be compared with \(literal.kind) (\(literal))",
+                       conditionField: c.name)
         }
         switch expression {
         case let .constant(b):
             return .constant(b.map { $0 ? .true : .false } ?? .unknown)
-        case let .and(a, b):
-            return .and(try bind(a, columns: columns, path: path), try bind(b, columns: columns, path: path))
-        case let .or(a, b):
-            return .or(try bind(a, columns: columns, path: path), try bind(b, columns: columns, path: path))
+        case let .and(list):
+            return .and(try list.map { try bind($0, columns: columns, path: path) })
+        case let .or(list):
+            return .or(try list.map { try bind($0, columns: columns, path: path) })
         case let .not(e):
             return .not(try bind(e, columns: columns, path: path))
         case let .isNull(field, negated):
@@ -44,7 +46,8 @@ indirect enum BoundExpression: Sendable {
         case let .like(field, pattern, caseInsensitive, negated):
             guard let (i, c) = column(field) else { return .constant(.unknown) }
             guard c.type == .string else {
-                throw QueryError("field '\(field)' is \(describe(c.type)) in \(path): \(caseInsensitive ? "ILIKE" : "LIKE") needs a string field")
+                throw QueryError("field '\(field)' is \(describe(c.type)) in \(path): \(caseInsensitive ? "ILIKE" : "LIKE") needs a string field",
+                                 conditionField: field)
             }
             return .like(column: i, pattern: LikePattern(pattern, caseInsensitive: caseInsensitive), negated: negated)
         case let .comparison(field, op, literal):
@@ -52,9 +55,9 @@ indirect enum BoundExpression: Sendable {
             if literal == .null { return .constant(.unknown) }
             switch (c.type, literal) {
             case (.integer, .integer(let v)): return .integers(column: i, op: op, value: v)
-            case (.integer, .number(let d)): return .integerVsNumber(column: i, op: op, value: d)
+            case (.integer, .number(let n)): return integerComparison(column: i, op: op, n.integerBound)
             case (.number, .integer(let v)): return .numbers(column: i, op: op, value: Double(v))
-            case (.number, .number(let d)): return .numbers(column: i, op: op, value: d)
+            case (.number, .number(let n)): return .numbers(column: i, op: op, value: n.double)
             case (.boolean, .boolean(let b)): return .integers(column: i, op: op, value: b ? 1 : 0)
             case (.string, .string(let s)): return .strings(column: i, op: op, value: Array(s.utf8))
             case (.timestamp, .string(let s)):
@@ -71,8 +74,8 @@ indirect enum BoundExpression: Sendable {
                 for v in values {
                     switch (c.type, v) {
                     case (.integer, .integer(let x)): set.insert(x)
-                    // A value with a fraction never equals an integer: it adds nothing to the set.
-                    case (.integer, .number(let d)): if let x = Int64(exactly: d) { set.insert(x) }
+                    // A value no Int64 equals (a fraction, out of range) adds nothing to the set.
+                    case (.integer, .number(let n)): if case let .exact(x) = n.integerBound { set.insert(x) }
                     case (.boolean, .boolean(let b)): set.insert(b ? 1 : 0)
                     case (.timestamp, .string(let s)): set.insert(try instant(s, field: field))
                     default: throw typeError(c, v)
@@ -83,7 +86,7 @@ indirect enum BoundExpression: Sendable {
                 let ds = try values.map { v -> Double in
                     switch v {
                     case let .integer(x): return Double(x)
-                    case let .number(d): return d
+                    case let .number(n): return n.double
                     default: throw typeError(c, v)
                     }
                 }
@@ -95,14 +98,36 @@ indirect enum BoundExpression: Sendable {
                 }
                 return .inStrings(column: i, values: Set(ss), listHasNull: hasNull, negated: negated)
             case .json, .extra:
-                throw QueryError("field '\(field)' holds JSON text in \(path): only IS [NOT] NULL applies to it")
+                throw QueryError("field '\(field)' holds JSON text in \(path): only IS [NOT] NULL applies to it", conditionField: field)
+            }
+        }
+    }
+
+    /// `column op literal` for an integer column and a literal that is not an Int64, decided
+    /// without rounding: `n < 2.5` is `n <= 2`, `n > 2.5` is `n >= 3`, `n = 2.5` holds for no row.
+    static func integerComparison(column: Int, op: ComparisonOperator, _ bound: NumberLiteral.IntegerBound) -> BoundExpression {
+        switch bound {
+        case let .exact(v):
+            return .integers(column: column, op: op, value: v)
+        case .aboveAll:
+            return .known(column: column, truth: op == .less || op == .lessOrEqual || op == .notEqual)
+        case .belowAll:
+            return .known(column: column, truth: op == .greater || op == .greaterOrEqual || op == .notEqual)
+        case let .fraction(floor):
+            switch op {
+            case .equal: return .known(column: column, truth: false)
+            case .notEqual: return .known(column: column, truth: true)
+            case .less, .lessOrEqual: return .integers(column: column, op: .lessOrEqual, value: floor)
+            // floor + 1 fits: a fraction above Int64.max - 1 is `.aboveAll`.
+            case .greater, .greaterOrEqual: return .integers(column: column, op: .greaterOrEqual, value: floor + 1)
             }
         }
     }
 
     static func instant(_ text: String, field: String) throws -> Int64 {
         guard let ns = RFC3339.parse(text) else {
-            throw QueryError("'\(text)' is not an RFC 3339 date-time (like 2024-05-01T12:00:00Z), and field '\(field)' is a timestamp")
+            throw QueryError("'\(text)' is not an RFC 3339 date-time (like 2024-05-01T12:00:00Z), and field '\(field)' is a timestamp",
+                             conditionField: field)
         }
         return ns
     }
@@ -121,10 +146,10 @@ indirect enum BoundExpression: Sendable {
     /// Columns the condition reads.
     var columns: Set<Int> {
         switch self {
-        case let .integers(c, _, _), let .integerVsNumber(c, _, _), let .numbers(c, _, _), let .strings(c, _, _),
+        case let .integers(c, _, _), let .known(c, _), let .numbers(c, _, _), let .strings(c, _, _),
              let .inIntegers(c, _, _, _), let .inNumbers(c, _, _, _), let .inStrings(c, _, _, _), let .isNull(c, _), let .like(c, _, _):
             [c]
-        case let .and(a, b), let .or(a, b): a.columns.union(b.columns)
+        case let .and(list), let .or(list): list.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
         case let .not(e): e.columns
         case .constant: []
         }

@@ -10,24 +10,28 @@ enum Evaluator {
         switch e {
         case let .constant(t):
             return [UInt8](repeating: t.rawValue, count: rows)
-        case let .and(a, b):
-            var left = try evaluate(a, data)
-            if !left.contains(where: { $0 != Truth.false.rawValue }) { return left }
-            let right = try evaluate(b, data)
-            for r in 0..<rows {
-                let x = left[r], y = right[r]
-                left[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+        case let .and(list):
+            var result = try evaluate(list[0], data)
+            for e in list.dropFirst() {
+                if !result.contains(where: { $0 != Truth.false.rawValue }) { return result }
+                let next = try evaluate(e, data)
+                for r in 0..<rows {
+                    let x = result[r], y = next[r]
+                    result[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+                }
             }
-            return left
-        case let .or(a, b):
-            var left = try evaluate(a, data)
-            if !left.contains(where: { $0 != Truth.true.rawValue }) { return left }
-            let right = try evaluate(b, data)
-            for r in 0..<rows {
-                let x = left[r], y = right[r]
-                left[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+            return result
+        case let .or(list):
+            var result = try evaluate(list[0], data)
+            for e in list.dropFirst() {
+                if !result.contains(where: { $0 != Truth.true.rawValue }) { return result }
+                let next = try evaluate(e, data)
+                for r in 0..<rows {
+                    let x = result[r], y = next[r]
+                    result[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+                }
             }
-            return left
+            return result
         case let .not(inner):
             var t = try evaluate(inner, data)
             for r in 0..<rows where t[r] != 2 { t[r] ^= 1 }
@@ -38,16 +42,16 @@ enum Evaluator {
         case let .integers(c, op, value):
             let chunk = try data.chunk(c)
             switch chunk.values {
-            case let .integers(values): return leaf(chunk) { op.holds(values[$0] < value ? -1 : values[$0] == value ? 0 : 1) }
+            case let .integers(values): return values.withUnsafeBufferPointer { compare(chunk, $0, op, value) }
             case let .booleans(bits): return leaf(chunk) { op.holds(Int64(bits[$0]) < value ? -1 : Int64(bits[$0]) == value ? 0 : 1) }
             default: return try unknownOrMismatch(data, c)
             }
-        case let .integerVsNumber(c, op, value):
-            guard case let .integers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
-            return leaf(try data.chunk(c)) { op.holds(compare(Double(values[$0]), value)) }
+        case let .known(c, truth):
+            return leafTruth(try data.chunk(c)) { _ in truth ? 1 : 0 }
         case let .numbers(c, op, value):
-            guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
-            return leaf(try data.chunk(c)) { op.holds(compare(values[$0], value)) }
+            let chunk = try data.chunk(c)
+            guard case let .numbers(values) = chunk.values else { return try unknownOrMismatch(data, c) }
+            return values.withUnsafeBufferPointer { compare(chunk, $0, op, value) }
         case let .inIntegers(c, set, hasNull, negated):
             let chunk = try data.chunk(c)
             switch chunk.values {
@@ -72,11 +76,22 @@ enum Evaluator {
     /// A chunk with no values (all null or absent) makes every comparison unknown.
     private static func unknownOrMismatch(_ data: BlockData, _ c: Int) throws -> [UInt8] {
         if case .none = try data.chunk(c).values { return [UInt8](repeating: Truth.unknown.rawValue, count: data.rowCount) }
-        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type")
+        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
     }
 
-    @inline(__always)
-    private static func compare(_ a: Double, _ b: Double) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+    /// `value op literal` for every row: one loop per operator, so the comparison is not decided
+    /// again for each row.
+    private static func compare<T: Comparable>(_ chunk: DecodedChunk, _ values: UnsafeBufferPointer<T>,
+                                               _ op: ComparisonOperator, _ literal: T) -> [UInt8] {
+        switch op {
+        case .equal: leaf(chunk) { values[$0] == literal }
+        case .notEqual: leaf(chunk) { values[$0] != literal }
+        case .less: leaf(chunk) { values[$0] < literal }
+        case .lessOrEqual: leaf(chunk) { values[$0] <= literal }
+        case .greater: leaf(chunk) { values[$0] > literal }
+        case .greaterOrEqual: leaf(chunk) { values[$0] >= literal }
+        }
+    }
 
     @inline(__always)
     private static func membership(_ found: Bool, _ listHasNull: Bool, _ negated: Bool) -> UInt8 {
@@ -97,13 +112,18 @@ enum Evaluator {
             if !chunk.hasMissing {
                 for r in 0..<rows { out[r] = truth(r) }
             } else {
+                // The bitmaps a byte (8 rows) at a time, read here rather than through a call a row.
+                let nulls = chunk.nulls, absents = chunk.absents
                 var v = 0
-                for r in 0..<rows {
-                    if chunk.isNull(r) || chunk.isAbsent(r) {
-                        out[r] = Truth.unknown.rawValue
-                    } else {
-                        out[r] = truth(v)
-                        v += 1
+                for byte in 0..<(rows + 7) / 8 {
+                    let missing = (nulls?[byte] ?? 0) | (absents?[byte] ?? 0)
+                    for bit in 0..<min(8, rows - byte * 8) {
+                        if missing & (1 << UInt8(bit)) != 0 {
+                            out[byte * 8 + bit] = Truth.unknown.rawValue
+                        } else {
+                            out[byte * 8 + bit] = truth(v)
+                            v += 1
+                        }
                     }
                 }
             }

@@ -7,8 +7,8 @@ enum Pruning {
     static func mayMatch(_ e: BoundExpression, _ block: BlockMeta) -> Bool {
         switch e {
         case let .constant(t): return t == .true
-        case let .and(a, b): return mayMatch(a, block) && mayMatch(b, block)
-        case let .or(a, b): return mayMatch(a, block) || mayMatch(b, block)
+        case let .and(list): return list.allSatisfy { mayMatch($0, block) }
+        case let .or(list): return list.contains { mayMatch($0, block) }
         case .not: return true
         case let .isNull(c, negated):
             let chunk = block.chunks[c]
@@ -18,10 +18,8 @@ enum Pruning {
             guard hasValues(block, c) else { return false }
             guard case let .integer(lo, hi) = block.chunks[c].stats else { return true }
             return rangeMayHold(op, lo: lo, hi: hi, v)
-        case let .integerVsNumber(c, op, d):
-            guard hasValues(block, c) else { return false }
-            guard case let .integer(lo, hi) = block.chunks[c].stats else { return true }
-            return rangeMayHold(op, lo: Double(lo), hi: Double(hi), d)
+        case let .known(c, truth):
+            return truth && hasValues(block, c)
         case let .numbers(c, op, d):
             guard hasValues(block, c) else { return false }
             guard case let .number(lo, hi) = block.chunks[c].stats else { return true }

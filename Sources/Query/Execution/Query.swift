@@ -19,6 +19,24 @@ public struct Query: Sendable {
 
     public var isAggregate: Bool { count || !groupBy.isEmpty || !aggregates.isEmpty }
 
+    /// The same query in the form the runner executes: `--count` with `--group-by` is a `count`
+    /// aggregate per group, and a field named twice in `--select` or `--group-by` is output once.
+    var normalized: Query {
+        var q = self
+        if q.count && !q.groupBy.isEmpty {
+            q.count = false
+            q.aggregates = [AggregateSpec(function: .count, field: nil, text: "count")] + q.aggregates
+        }
+        q.select = q.select.map(Self.unique)
+        q.groupBy = Self.unique(q.groupBy)
+        return q
+    }
+
+    private static func unique(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+
     /// Every field the query reads, in first-mention order.
     public var fields: [String] {
         var all = (select ?? []) + (filter?.fields ?? []) + groupBy + aggregates.compactMap(\.field)

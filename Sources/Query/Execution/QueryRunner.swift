@@ -20,7 +20,7 @@ public final class QueryRunner {
 
     /// Writes results to `sink`; reports damaged blocks and notes through `report` (a line each).
     public init(query: Query, sink: ByteSink, report: @escaping (String) -> Void) {
-        self.query = query
+        self.query = query.normalized
         self.sink = sink
         self.report = report
         window = max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -148,8 +148,8 @@ public final class QueryRunner {
         statistics.rowsMatched += footerCount
 
         if query.isAggregate {
-            if query.count && query.groupBy.isEmpty && query.aggregates.isEmpty {
-                writer.write([.integer(Int64(total))])
+            if isPlainCount {
+                if (query.limit ?? 1) > 0 { writer.write([.integer(Int64(total))]) }
             } else {
                 if query.groupBy.isEmpty && groups.order.isEmpty {
                     // An aggregate over no rows still answers one row (count 0, others null).
@@ -158,7 +158,8 @@ public final class QueryRunner {
                 }
                 let keys = query.groupBy.isEmpty ? groups.order : groups.order.sorted { $0.lexicographicallyPrecedes($1) }
                 for key in keys.prefix(query.limit ?? Int.max) {
-                    writer.write(key + (groups.groups[key] ?? []).map(\.result))
+                    let accumulators = groups.groups[key] ?? []
+                    writer.write(key + (try zip(accumulators, query.aggregates).map { try $0.result($1) }))
                 }
             }
         }
@@ -197,9 +198,9 @@ public final class QueryRunner {
                 if let since = query.since { time = .integers(column: ts, op: .greaterOrEqual, value: since) }
                 if let until = query.until {
                     let upper = BoundExpression.integers(column: ts, op: .less, value: until)
-                    time = time.map { .and($0, upper) } ?? upper
+                    time = time.map { .and([$0, upper]) } ?? upper
                 }
-                if let time { condition = condition.map { .and(time, $0) } ?? time }
+                if let time { condition = condition.map { .and([time, $0]) } ?? time }
             }
             let selection = try condition.map { try Evaluator.evaluate($0, data) }
             let rows = data.rowCount
@@ -230,37 +231,11 @@ public final class QueryRunner {
 
     private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {
         let columns = source.reader.header.columns
-        var keys = try GroupKeys(source.groupColumns.map { c in try c.map { (try data.chunk($0), columns[$0].type) } })
-        var values: [ColumnCursor?] = []
-        for c in source.aggregateColumns {
-            values.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) })
+        func column(_ c: Int?) throws -> BlockAggregation.Column? {
+            try c.map { (try data.chunk($0), columns[$0].type) }
         }
-        let fresh = query.aggregates.map { Accumulator($0.function) }
-        var accumulators: [[Accumulator]] = []
-        for r in 0..<data.rowCount {
-            guard selection.map({ $0[r] == 1 }) ?? true else {
-                keys.skip(row: r)
-                for a in values.indices { values[a]?.skip(row: r) }
-                continue
-            }
-            let g = keys.group(row: r)
-            if g == accumulators.count { accumulators.append(fresh) }
-            for a in values.indices {
-                if var cursor = values[a] {
-                    accumulators[g][a].add(cursor.value(row: r))
-                    values[a] = cursor
-                } else if query.aggregates[a].field == nil {
-                    accumulators[g][a].addRow()
-                }
-                // Otherwise the segment lacks the field: every row is absent, which aggregates skip.
-            }
-        }
-        var table = GroupTable()
-        for (g, key) in keys.keys.enumerated() {
-            table.order.append(key)
-            table.groups[key] = accumulators[g]
-        }
-        return table
+        let groups = BlockAggregation(keyColumns: try source.groupColumns.map(column), selection: selection, rows: data.rowCount)
+        return groups.table(query.aggregates, columns: try source.aggregateColumns.map(column))
     }
 
     private static func render(_ data: BlockData, _ source: Source, query: Query, outputFields: [String],
@@ -280,10 +255,8 @@ public final class QueryRunner {
             }
             return try RecordWriter(columns: descriptors).write(chunks, rows: rows, selection: selection, limit: limit, to: sink)
         }
-        let writer = ResultWriter(format: query.format, header: outputFields, sink: sink)
-        let selected = try selectedRows(data, source, selection: selection, limit: limit)
-        for row in selected { writer.write(row) }
-        return selected.count
+        let chunks = try source.output.map { c in try c.map { (chunk: try data.chunk($0), type: columns[$0].type) } }
+        return DelimitedWriter(format: query.format).write(chunks, rows: data.rowCount, selection: selection, limit: limit, to: sink)
     }
 
     /// The output fields of the selected rows, as values.
@@ -313,7 +286,8 @@ public final class QueryRunner {
         for (path, reader) in readers {
             for c in reader.header.columns where c.type != .extra && query.fields.contains(c.name) {
                 if let (type, firstPath) = types[c.name], type != c.type {
-                    throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately")
+                    throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately",
+                                     kind: .cannotRun)
                 }
                 types[c.name] = types[c.name] ?? (c.type, path)
             }
@@ -323,7 +297,8 @@ public final class QueryRunner {
                 let known = Self.allFields(readers)
                 let extras = readers.contains { $0.reader.header.columns.last?.type == .extra }
                 throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))"
-                                 + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""))
+                                 + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""),
+                                 conditionField: query.filter?.fields.contains(field) == true ? field : nil)
             }
         }
     }

@@ -12,6 +12,19 @@ public enum Value: Hashable, Sendable, Comparable {
     case json([UInt8])
     case null
 
+    /// Strings hash their bytes in one call (the synthesized hash feeds a byte at a time).
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .integer(i): hasher.combine(0 as UInt8); hasher.combine(i)
+        case let .number(d): hasher.combine(1 as UInt8); hasher.combine(d)
+        case let .boolean(b): hasher.combine(2 as UInt8); hasher.combine(b)
+        case let .string(s): hasher.combine(3 as UInt8); s.withUnsafeBytes { hasher.combine(bytes: $0) }; hasher.combine(s.count)
+        case let .timestamp(t): hasher.combine(4 as UInt8); hasher.combine(t)
+        case let .json(s): hasher.combine(5 as UInt8); s.withUnsafeBytes { hasher.combine(bytes: $0) }; hasher.combine(s.count)
+        case .null: hasher.combine(6 as UInt8)
+        }
+    }
+
     private var rank: Int {
         switch self {
         case .boolean: 0

@@ -4,16 +4,25 @@
 /// `primary := ( or ) | TRUE | FALSE | NULL | field op literal | literal op field | field [NOT] IN (literals)
 /// | field IS [NOT] NULL | field [NOT] LIKE|ILIKE 'pattern'`. Fields are bare names (letters, digits,
 /// `_`, `@`, `.`, `-` after the first) or "double quoted"; strings are 'single quoted' with '' for a quote.
+///
+/// AND and OR chains become flat lists, so their length costs no stack; parentheses and NOT nest
+/// at most `QueryLimits.maxNesting` deep, so neither parsing nor evaluation can exhaust the stack.
 public struct ExpressionParser {
     private var tokens: [Token] = []
     private var index = 0
     private let text: String
+    private var depth = 0
 
     /// A mistake in the expression: the 1-based column where it is and what was expected there.
     public struct SyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
         public let column: Int
         public let message: String
         public var description: String { "--where, column \(column): \(message)" }
+
+        public init(column: Int, message: String) {
+            self.column = column
+            self.message = message
+        }
     }
 
     public static func parse(_ text: String) throws(SyntaxError) -> Expression {
@@ -25,6 +34,20 @@ public struct ExpressionParser {
     }
 
     private init(text: String) { self.text = text }
+
+    /// The 1-based column where `field` is first named in `text` (a condition that parses), to
+    /// point at it in an error found later, when the condition meets the segments.
+    public static func column(ofField field: String, in text: String) -> Int? {
+        guard let tokens = try? Lexer.tokens(text) else { return nil }
+        for t in tokens {
+            switch t.kind {
+            case let .word(w) where w == field: return t.column
+            case let .quotedName(n) where n == field: return t.column
+            default: continue
+            }
+        }
+        return nil
+    }
 
     private var peek: Token { tokens[index] }
 
@@ -43,26 +66,38 @@ public struct ExpressionParser {
     }
 
     private mutating func orExpression() throws(SyntaxError) -> Expression {
-        var e = try andExpression()
-        while keyword("OR") { e = .or(e, try andExpression()) }
-        return e
+        var list = [try andExpression()]
+        while keyword("OR") { list.append(try andExpression()) }
+        return list.count == 1 ? list[0] : .or(list)
     }
 
     private mutating func andExpression() throws(SyntaxError) -> Expression {
-        var e = try notExpression()
-        while keyword("AND") { e = .and(e, try notExpression()) }
-        return e
+        var list = [try notExpression()]
+        while keyword("AND") { list.append(try notExpression()) }
+        return list.count == 1 ? list[0] : .and(list)
     }
 
     private mutating func notExpression() throws(SyntaxError) -> Expression {
-        if keyword("NOT") { return .not(try notExpression()) }
-        return try primary()
+        guard keyword("NOT") else { return try primary() }
+        try enter()
+        defer { depth -= 1 }
+        return .not(try notExpression())
+    }
+
+    /// One level deeper (a parenthesis or a NOT); refused past `QueryLimits.maxNesting`.
+    private mutating func enter() throws(SyntaxError) {
+        depth += 1
+        if depth > QueryLimits.maxNesting {
+            throw error("the condition is nested too deeply (more than \(QueryLimits.maxNesting) parentheses and NOTs)")
+        }
     }
 
     private static let reserved: Set<String> = ["AND", "OR", "NOT", "IN", "IS", "LIKE", "ILIKE", "NULL", "TRUE", "FALSE"]
 
     private mutating func primary() throws(SyntaxError) -> Expression {
         if case .leftParen = peek.kind {
+            try enter()
+            defer { depth -= 1 }
             _ = advance()
             let e = try orExpression()
             guard case .rightParen = peek.kind else { throw error("expected ')', got \(peek.text)") }
@@ -165,7 +200,7 @@ struct Token {
         case quotedName(String)
         case string(String)
         case integer(Int64)
-        case number(Double)
+        case number(NumberLiteral)
         case op(ComparisonOperator)
         case leftParen, rightParen, comma, end
     }
@@ -237,8 +272,8 @@ enum Lexer {
                 let literal = String(String.UnicodeScalarView(chars[start..<i]))
                 if let v = Int64(literal) {
                     add(.integer(v))
-                } else if let d = Double(literal), d.isFinite, literal != "-", literal != "+" {
-                    add(.number(d))
+                } else if let n = NumberLiteral(literal) {
+                    add(.number(n))
                 } else {
                     i = start
                     throw fail("'\(literal)' is not a number")

@@ -4,11 +4,14 @@ import NDJSON
 public enum OutputFormat: String, Sendable, CaseIterable {
     /// One JSON object a row (the default).
     case ndjson
-    /// RFC 4180: a header line, fields quoted when they hold a comma, quote or line break; nulls empty.
+    /// RFC 4180: a header line, fields quoted when they hold a comma, quote or line break; nulls
+    /// empty (a row of one null field is `""`, so that CSV readers keep it); non-finite numbers
+    /// `inf`, `-inf`, `nan`, as DuckDB writes them.
     case csv
     /// A header line, tab-separated; tab, newline, carriage return and backslash escaped as \t \n \r \\.
     case tsv
-    /// Columns aligned for a terminal; numbers right-aligned. Rows are aligned 1,000 at a time.
+    /// Columns aligned for a terminal; numbers right-aligned; escapes as in tsv, so a row stays one
+    /// line. Rows are aligned 1,000 at a time.
     case table
 }
 
@@ -50,7 +53,10 @@ final class ResultWriter {
                 appendJSON(v)
             }
             sink.append("}\n" as StaticString)
-        case .csv: line(row.map { Self.csvField(Self.text($0)) })
+        case .csv:
+            // One empty field alone would be an empty line, which CSV readers skip.
+            if row.count == 1, Self.text(row[0]).isEmpty { sink.append("\"\"\n" as StaticString); return }
+            line(row.map { Self.csvField(Self.text($0)) })
         case .tsv: line(row.map { Self.tsvField(Self.text($0)) })
         case .table:
             for (i, v) in row.enumerated() {
@@ -59,7 +65,7 @@ final class ResultWriter {
                 default: numeric[i] = false
                 }
             }
-            pending.append(row.map(Self.text))
+            pending.append(row.map { Self.tsvField(Self.text($0)) })
             if pending.count >= Self.tableBatch { flushTable() }
         }
     }
@@ -73,7 +79,7 @@ final class ResultWriter {
 
     private func flushTable(force: Bool = false) {
         guard !pending.isEmpty || (force && !tableStarted) else { return }
-        let rows = [header] + pending
+        let rows = [header.map(Self.tsvField)] + pending
         let widths = header.indices.map { c in rows.map { $0[c].unicodeScalars.count }.max() ?? 0 }
         for (r, row) in rows.enumerated() {
             if r == 0 && tableStarted { continue }
@@ -108,7 +114,7 @@ final class ResultWriter {
         }
     }
 
-    /// The shortest text that reads back as the same double.
+    /// The shortest text that reads back as the same double; `inf`, `-inf` and `nan` for the others.
     static func numberText(_ d: Double) -> String { d.description }
 
     static func csvField(_ s: String) -> String {
@@ -140,7 +146,8 @@ final class ResultWriter {
         switch v {
         case .null: sink.append("null" as StaticString)
         case let .integer(i): sink.append(integer: i)
-        case let .number(d): sink.append(Self.numberText(d))
+        // JSON has no infinities or NaN: they are null (README, Queries).
+        case let .number(d): if d.isFinite { sink.append(Self.numberText(d)) } else { sink.append("null" as StaticString) }
         case let .boolean(b): sink.append(b ? "true" as StaticString : "false")
         case let .timestamp(ns): appendJSONString(RFC3339.format(ns))
         case let .string(s): s.withUnsafeBufferPointer { b in

@@ -65,15 +65,12 @@ public final class ColumnBuilder {
 }
 
 /// The rows of the block being built, one `ColumnBuilder` per column of the stream.
-/// Filled by the record parser, drained by `BlockEncoder`. Not thread-safe.
+/// Filled by the record parser (or a `BlockAssembler`), drained by `BlockEncoder`. Not thread-safe.
 public final class BlockBuilder {
     public let columns: [ColumnDescriptor]
     public let builders: [ColumnBuilder]
     /// Rows appended and committed so far.
     public var rowCount = 0
-    /// Bytes of input the rows came from, the measure of the block's size bound.
-    public var inputBytes = 0
-
     public init(columns: [ColumnDescriptor]) {
         self.columns = columns
         self.builders = columns.map(ColumnBuilder.init)
@@ -81,34 +78,8 @@ public final class BlockBuilder {
 
     public var rawBytes: Int { builders.reduce(0) { $0 + $1.rawBytes } }
 
-    /// Whether the block has reached `maxRows` rows or the byte bound.
-    public func isFull(maxRows: Int) -> Bool {
-        rowCount >= maxRows || inputBytes >= FormatConstants.maxBlockRawBytes
-    }
-
-    /// Appends every row of `other` (same columns) after this block's rows: how the ingest server
-    /// joins the rows of many requests into one block.
-    public func append(contentsOf other: BlockBuilder) {
-        let shift = UInt32(rowCount)
-        for (mine, theirs) in zip(builders, other.builders) {
-            mine.integers.append(contentsOf: theirs.integers)
-            mine.numbers.append(contentsOf: theirs.numbers)
-            mine.booleans.append(contentsOf: theirs.booleans)
-            if theirs.strings.count > 0 {
-                let base = UInt32(mine.strings.bytes.count)
-                mine.strings.bytes.append(contentsOf: theirs.strings.bytes)
-                mine.strings.offsets.append(contentsOf: theirs.strings.offsets.dropFirst().lazy.map { $0 + base })
-            }
-            mine.nullRows.append(contentsOf: theirs.nullRows.lazy.map { $0 + shift })
-            mine.absentRows.append(contentsOf: theirs.absentRows.lazy.map { $0 + shift })
-        }
-        rowCount += other.rowCount
-        inputBytes += other.inputBytes
-    }
-
     public func removeAll() {
         for b in builders { b.removeAll() }
         rowCount = 0
-        inputBytes = 0
     }
 }

@@ -8,6 +8,7 @@ import Darwin
 /// escaped strings and timestamps, each returning the position after what it wrote.
 ///
 /// Hot path of `segcat cat` (one call per field); guarded by `tools/bench/format` (decode MB/s).
+/// Public for the NDJSON writer, shredded values, and the query module's CSV and TSV writer.
 public enum TextWriting {
     /// Copies `n` bytes; short runs (field names, codes' text) without a `memcpy` call.
     @inlinable @inline(__always)

@@ -34,10 +34,10 @@ public enum FormatConstants {
     /// A block is also closed once its records took this many bytes of input, so wide text records
     /// keep blocks (and a reader's memory) bounded.
     public static let maxBlockRawBytes = 32 << 20
-    /// Hard bound on the input bytes of one block's records: a writer never puts more in a block
-    /// (a record that would take a block past it starts the next one; a longer record is refused).
-    /// Twice the soft bound above, so that any record up to 32 MiB fits in a fresh block.
-    public static let maxBlockInputBytes = 64 << 20
+    /// Bound on one record line: a writer refuses a longer one. With `maxBlockRawBytes` it bounds
+    /// a block: a record that would take a block past that bound starts the next one, so a block
+    /// holds at most 32 MiB of values, or one record.
+    public static let maxRecordBytes = 64 << 20
     /// Bound on columns in a schema: a log schema with more is a mistake.
     public static let maxColumns = 4_096
     /// Bound on a field name, in bytes.
@@ -45,15 +45,15 @@ public enum FormatConstants {
     /// Bound on one string value, in bytes.
     public static let maxValueBytes = 64 << 20
     /// Bound on the decompressed size of a string, json or extra chunk. A writer cannot go past it:
-    /// the values' bytes are at most the block's input (`maxBlockInputBytes`), their varint lengths
+    /// the values' bytes are at most a block's 32 MiB or one record's 64 MiB (`maxRecordBytes`), their varint lengths
     /// at most 4 bytes a value (a value is under 2^28 bytes), dictionary codes at most 4 bytes a row,
     /// and the two bitmaps 128 KiB each at 1,048,576 rows: under 73 MiB. A reader refuses more, so a
     /// crafted length cannot make it allocate more than this for one chunk.
     public static let maxChunkRawBytes = 80 << 20
     /// Bound on the decompressed bytes of all of one block's chunks, bitmaps aside: integer values
     /// take at most 10 bytes each (a varint) for at least 3 bytes of input (`1,` and a key's quote),
-    /// strings at most their input plus lengths; four times the block's input bounds both.
-    public static let maxBlockValueBytes = 4 * maxBlockInputBytes
+    /// strings at most their input plus lengths; four times a record's bound bounds both.
+    public static let maxBlockValueBytes = 4 * maxRecordBytes
     /// No codec here expands more than ~1032:1 (zlib's best case), so a raw length beyond this
     /// multiple of the stored length (plus slack for tiny chunks) marks corruption.
     public static let maxExpansionRatio = 1_100

@@ -119,8 +119,9 @@ struct IngestAPI: Sendable {
         if let quota = tenant.diskQuota, disk.bytes(tenant: tenant.name) >= quota {
             throw APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "quota", "tenant '\(tenant.name)' has used its disk quota of \(quota) bytes; records are accepted again once archived segments are shipped")
         }
-        if let failure = store.failure {
-            throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now (\(failure)); retry later", retryAfter: 5)
+        if store.failure != nil {
+            // The cause (with its paths) is in segd's log, not in the answer.
+            throw APIError(.serviceUnavailable, "storage", "the stream cannot be written now; retry later", retryAfter: 5)
         }
         guard limits.enter() else {
             throw APIError(.tooManyRequests, "concurrency", "tenant '\(tenant.name)' has \(tenant.maxConcurrentRequests) requests in progress already; wait for them", retryAfter: 1)
@@ -153,7 +154,7 @@ struct IngestAPI: Sendable {
         } catch StoreRefusal.closed {
             throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
         } catch {
-            throw APIError(.serviceUnavailable, "storage", "the records could not be made durable (\(error)); nothing was stored, retry later", retryAfter: 5)
+            throw APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
         }
         metrics.accepted(tenant: tenant.name, stream: store.stream, records: prepared.records, bytes: body.readableBytes)
         return prepared.records
@@ -193,24 +194,17 @@ struct IngestAPI: Sendable {
             throw APIError(.notFound, "unknown_stream", "no stream '\(stream)': known streams are \(registry.schemas.keys.sorted().joined(separator: ", "))")
         }
         if let store = registry.openedStore(tenant: tenant.name, stream: stream) { return store }
-        // First use: opening creates directories and files, so it runs on a Dispatch thread.
-        let registry = self.registry
-        let tenantName = tenant.name
+        // First use: recovery runs on the stream's own executor, not on this task's thread.
+        let opened: StreamStore?
         do {
-            let opened = try await withCheckedThrowingContinuation { (done: CheckedContinuation<StreamStore?, Error>) in
-                DispatchQueue.global(qos: .userInitiated).async {
-                    done.resume(with: Result { try registry.store(tenant: tenantName, stream: stream) })
-                }
-            }
-            guard let store = opened else {
-                throw APIError(.notFound, "unknown_stream", "no stream '\(stream)'")
-            }
-            return store
-        } catch let error as APIError {
-            throw error
+            opened = try await registry.store(tenant: tenant.name, stream: stream)
         } catch {
             throw APIError(.serviceUnavailable, "storage", "the stream cannot be opened (\(error)); retry later", retryAfter: 5)
         }
+        guard let store = opened else {
+            throw APIError(.notFound, "unknown_stream", "no stream '\(stream)'")
+        }
+        return store
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
@@ -220,6 +214,7 @@ struct IngestAPI: Sendable {
 final class ServerState: @unchecked Sendable {
     private let lock = NSLock()
     private var draining = false
+    private var drainInstant: ContinuousClock.Instant?
 
     var isDraining: Bool {
         lock.lock()
@@ -227,9 +222,17 @@ final class ServerState: @unchecked Sendable {
         return draining
     }
 
+    /// When draining began (the shutdown timeout runs from there).
+    var drainStarted: ContinuousClock.Instant? {
+        lock.lock()
+        defer { lock.unlock() }
+        return drainInstant
+    }
+
     func startDraining() {
         lock.lock()
         draining = true
+        drainInstant = drainInstant ?? .now
         lock.unlock()
     }
 }

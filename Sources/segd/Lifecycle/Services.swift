@@ -5,11 +5,14 @@ import ServiceLifecycle
 
 /// The storage side of segd as a service: every flush interval it flushes buffered records into
 /// blocks, seals segments whose interval is over, and refreshes disk use; at graceful shutdown it
-/// flushes and seals every stream (after the HTTP server has finished its requests).
+/// flushes and seals every stream (after the HTTP server has finished its requests), within what
+/// is left of `--shutdown-timeout`: past it, the write-ahead logs keep the rest for the next start.
 struct StorageService: Service {
     let registry: StreamRegistry
+    let state: ServerState
     let disk: DiskUsage
     let flushInterval: Int64
+    let shutdownTimeout: Int64
     let logger: Logger
 
     func run() async throws {
@@ -25,9 +28,12 @@ struct StorageService: Service {
                 }
             }
         }
+        // The timeout runs from SIGTERM (when draining began), not from this phase's start.
+        let left = Duration.nanoseconds(shutdownTimeout) - (ContinuousClock.now - (state.drainStarted ?? .now))
         logger.info("flushing and sealing every stream")
-        await Self.offloaded { registry.shutdown() }
-        logger.info("every stream flushed and sealed")
+        if await registry.shutdown(within: max(left, .zero)) {
+            logger.info("every stream flushed and sealed")
+        }
     }
 
     /// Runs blocking file work on a Dispatch thread, not on the cooperative pool.

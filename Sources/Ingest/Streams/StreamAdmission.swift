@@ -1,0 +1,205 @@
+import Foundation
+import NDJSON
+import SegmentFormat
+
+/// Why an append was refused before reaching the log.
+public enum StoreRefusal: Error, Sendable {
+    /// Buffers are at their bound; try again shortly.
+    case buffersFull
+    /// The store is shut down.
+    case closed
+}
+
+/// A request's records, checked and laid out for the log, not yet durable. Owned by the request
+/// until `commit` or `discard`.
+public final class PreparedBatch: @unchecked Sendable {
+    let parser: RecordParser
+    public let payload: BatchPayload
+    public var records: Int { payload.records }
+
+    init(parser: RecordParser, payload: BatchPayload) {
+        self.parser = parser
+        self.payload = payload
+    }
+}
+
+/// A batch the log has made durable, on its way to a block: its number, its parsed rows (not its
+/// body: the log has that), and the bytes it holds against the buffer bound. Ownership of the
+/// parser passes from the request to the log's executor to the pipeline, one owner at a time.
+struct DurableBatch: @unchecked Sendable {
+    let sequence: UInt64
+    let parser: RecordParser
+    let bytes: Int
+    /// Rows already in a block before a crash (the checkpoint's partial batch), skipped.
+    var skipRows = 0
+
+    var rows: Int { parser.block.rowCount }
+}
+
+/// The admission half of a stream: checks and lays out requests (`prepare`), holds their bytes
+/// against the stream's buffer bound while they are in memory, and passes each durable batch to
+/// the segment pipeline through an inbox in log order. When the buffers are full, a request
+/// waits for room (first come, first served) up to `StreamOptions.admissionWait`, so that a
+/// closed-loop client slows down instead of failing; only then is it refused. It never does I/O:
+/// its lock guards a few counters, the waiters and the inbox. Thread-safe.
+final class StreamAdmission: @unchecked Sendable {
+    let schema: StreamSchema
+    let options: StreamOptions
+    private let lock = NSLock()
+    // Guarded by `lock`:
+    private var bufferedBytes = 0
+    private var closed = false
+    private var parsers: [RecordParser] = []
+    private var inbox: [DurableBatch] = []
+    private var inboxRows = 0
+    private var wakeQueued = false
+    private var failure: Error?
+    private var wake: (@Sendable () -> Void)?
+    private var waiters: [Waiter] = []
+    private var nextWaiter = 0
+
+    /// A request waiting for room in the buffers.
+    private struct Waiter {
+        let id: Int
+        let bytes: Int
+        let continuation: CheckedContinuation<StoreRefusal?, Never>
+    }
+
+    init(schema: StreamSchema, options: StreamOptions) {
+        self.schema = schema
+        self.options = options
+    }
+
+    /// Sets what to call when the inbox holds a block's worth of rows (the pipeline's drain).
+    func onBlockReady(_ wake: @escaping @Sendable () -> Void) {
+        lock.withLock { self.wake = wake }
+    }
+
+    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing.
+    func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64) throws(RecordError) -> PreparedBatch {
+        let parser = takeParser()
+        let count: Int
+        do {
+            count = try parser.appendAll(body)
+        } catch {
+            returnParser(parser)
+            throw error
+        }
+        guard count > 0 else {
+            returnParser(parser)
+            throw RecordError(line: 1, field: nil, message: "the body holds no records")
+        }
+        return PreparedBatch(parser: parser, payload: BatchPayload(acceptedAt: now, records: count, idempotencyKey: idempotencyKey, body: body))
+    }
+
+    func discard(_ batch: PreparedBatch) {
+        returnParser(batch.parser)
+    }
+
+    /// Holds `bytes` against the buffer bound, waiting up to `admissionWait` for room (behind the
+    /// requests that waited first), or says why not.
+    func reserve(_ bytes: Int) async -> StoreRefusal? {
+        let immediate: StoreRefusal?? = lock.withLock {
+            if closed { return .some(.closed) }
+            if bytes > options.maxBufferedBytes { return .some(.buffersFull) }
+            if waiters.isEmpty && bufferedBytes + bytes <= options.maxBufferedBytes {
+                bufferedBytes += bytes
+                return .some(nil)
+            }
+            return options.admissionWait <= 0 ? .some(.buffersFull) : nil
+        }
+        if let immediate { return immediate }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<StoreRefusal?, Never>) in
+            let id: Int = lock.withLock {
+                nextWaiter += 1
+                waiters.append(Waiter(id: nextWaiter, bytes: bytes, continuation: continuation))
+                return nextWaiter
+            }
+            // Room may have been made between the check and the enqueue.
+            admitWaiters()
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(options.admissionWait))) { [self] in
+                let timedOut: Waiter? = lock.withLock {
+                    guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return waiters.remove(at: i)
+                }
+                timedOut?.continuation.resume(returning: .buffersFull)
+                admitWaiters()
+            }
+        }
+    }
+
+    /// Gives back bytes: a batch that did not become durable, or batches now in a segment; lets
+    /// waiting requests in.
+    func release(_ bytes: Int) {
+        lock.withLock { bufferedBytes -= bytes }
+        admitWaiters()
+    }
+
+    /// Admits waiting requests, oldest first, while they fit.
+    private func admitWaiters() {
+        let answers: [(Waiter, StoreRefusal?)] = lock.withLock {
+            var ready: [(Waiter, StoreRefusal?)] = []
+            while let first = waiters.first {
+                if closed {
+                    ready.append((waiters.removeFirst(), .closed))
+                    continue
+                }
+                guard bufferedBytes + first.bytes <= options.maxBufferedBytes else { break }
+                bufferedBytes += first.bytes
+                ready.append((waiters.removeFirst(), nil))
+            }
+            return ready
+        }
+        for (waiter, answer) in answers { waiter.continuation.resume(returning: answer) }
+    }
+
+    /// Called on the log's executor, in log order, once a batch is durable.
+    func delivered(_ batch: PreparedBatch, sequence: UInt64) {
+        let wake: (@Sendable () -> Void)? = lock.withLock {
+            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.payload.bytes.count))
+            inboxRows += batch.records
+            guard inboxRows >= options.blockRows, !wakeQueued else { return nil }
+            wakeQueued = true
+            return self.wake
+        }
+        wake?()
+    }
+
+    /// The durable batches not yet taken, in log order (the pipeline's side of the inbox).
+    func takeInbox() -> [DurableBatch] {
+        lock.withLock {
+            defer {
+                inbox.removeAll(keepingCapacity: true)
+                inboxRows = 0
+                wakeQueued = false
+            }
+            return inbox
+        }
+    }
+
+    /// Stops taking new batches (shutdown).
+    func close() {
+        lock.withLock { closed = true }
+        admitWaiters()
+    }
+
+    var buffered: Int { lock.withLock { bufferedBytes } }
+
+    /// The error that keeps blocks from reaching segments, if any.
+    var storageFailure: Error? { lock.withLock { failure } }
+
+    func setStorageFailure(_ error: Error?) {
+        lock.withLock { failure = error }
+    }
+
+    func returnParser(_ parser: RecordParser) {
+        parser.block.removeAll()
+        lock.withLock {
+            if parsers.count < 8 { parsers.append(parser) }
+        }
+    }
+
+    private func takeParser() -> RecordParser {
+        lock.withLock { parsers.popLast() } ?? RecordParser(schema: schema)
+    }
+}

@@ -109,6 +109,7 @@ struct ShredderTests {
         let paths = reader.blocks[0].shredded.map(\.column.pathText)
         #expect(paths.count == 3)
         #expect(Set(paths).isSuperset(of: ["common", "every"]))
+        #expect(reader.blocks[0].chunks[1].stats == .integer(min: 27, max: 27), "the footer counts the 27 leaves left in the residual")
         #expect(try Self.texts(reader, column: 1) == rows.map(\.0))
         let none = try Self.roundTrip(Self.block(rows), maxShredded: 0)
         #expect(none.blocks[0].shredded.isEmpty && none.blocks[0].chunks[1].encoding == .plainString)

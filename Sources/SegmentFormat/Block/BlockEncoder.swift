@@ -53,9 +53,12 @@ public struct BlockEncoder: Sendable {
                                                      budget: maxShreddedColumns - children.count) {
                 chunk = finish(.shreddedJSON, bitmaps(builder, rows: rows) + { var out: [UInt8] = []; ShreddedJSONEncoding.write(parent, into: &out); return out }())
                 children += found
-            } else {
-                chunk = encodeChunk(builder, rows: rows)
+                // The footer tells a reader whether the shredded columns hold every path's values.
+                let stats = ColumnStats.residual(parent.residual.count)
+                chunks.append(append(chunk, builder, index: index, stats: stats, to: &body))
+                continue
             }
+            chunk = encodeChunk(builder, rows: rows)
             chunks.append(append(chunk, builder, index: index, stats: ColumnStats.of(builder), to: &body))
         }
         var shredded: [ShreddedChunk] = []

@@ -71,7 +71,7 @@ public enum ChunkDecoder {
                 for row in 0..<rowCount where !partial.isNull(row) && !partial.isAbsent(row) { rows.append(row) }
                 let texts = try parent.render(rows: rows, children: try children(parent.referencedColumns), shredded: shredded)
                 try checkJSON(texts, json)
-                return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .strings(texts))
+                return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .strings(texts), residualCount: parent.residual.count)
             }
             let values = try decodeValues(h.encoding, column.type, json, section, count: h.valueCount)
             return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: values)

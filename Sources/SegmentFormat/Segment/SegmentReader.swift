@@ -199,7 +199,7 @@ public final class SegmentReader: Sendable {
             guard nulls == c.nullCount, absents == c.absentCount else {
                 throw FormatError("null or absent count disagrees with the footer", column: name)
             }
-            guard Self.stats(of: decoded.values, type) == c.stats else {
+            guard Self.stats(of: decoded, type) == c.stats else {
                 throw FormatError("min/max stats disagree with the values", column: name)
             }
             if index < header.columns.count, header.columns[index].isTimestamp, case let .integers(v) = decoded.values,
@@ -207,6 +207,12 @@ public final class SegmentReader: Sendable {
                 throw FormatError("block time range disagrees with its timestamps", column: name)
             }
         }
+    }
+
+    /// Recomputes the stats a writer stores for a decoded chunk, to check a footer's.
+    static func stats(of chunk: DecodedChunk, _ type: ColumnType) -> ColumnStats {
+        if let residual = chunk.residualCount { return .residual(residual) }
+        return stats(of: chunk.values, type)
     }
 
     /// Recomputes the stats a writer stores for `values`, to check a footer's.
@@ -291,12 +297,12 @@ public final class SegmentReader: Sendable {
             if index < columns.count {
                 meta.chunks[index].nullCount = nulls
                 meta.chunks[index].absentCount = absents
-                meta.chunks[index].stats = stats(of: decoded.values, columns[index].type)
+                meta.chunks[index].stats = stats(of: decoded, columns[index].type)
             } else {
                 let k = index - columns.count
                 meta.shredded[k].chunk.nullCount = nulls
                 meta.shredded[k].chunk.absentCount = absents
-                meta.shredded[k].chunk.stats = stats(of: decoded.values, meta.shredded[k].column.type)
+                meta.shredded[k].chunk.stats = stats(of: decoded, meta.shredded[k].column.type)
             }
         }
     }

@@ -7,6 +7,8 @@ final class BlockData {
     let block: Int
     let rowCount: Int
     private var chunks: [Int: DecodedChunk] = [:]
+    /// Log-text chunks kept as templates and variables; nil entries: not log-text.
+    private var logTexts: [Int: (chunk: DecodedChunk, values: LogTextValues)?] = [:]
 
     init(reader: SegmentReader, block: Int) {
         self.reader = reader
@@ -14,13 +16,22 @@ final class BlockData {
         self.rowCount = reader.blocks[block].rowCount
     }
 
-    var decodedChunks: Int { chunks.count }
+    var decodedChunks: Int { chunks.count + logTexts.values.filter { $0 != nil }.count }
 
     func chunk(_ column: Int) throws -> DecodedChunk {
         if let c = chunks[column] { return c }
         let c = try reader.chunk(block: block, column: column)
         chunks[column] = c
         return c
+    }
+
+    /// Column `column` as templates and variables when its chunk is log-text (nil otherwise), for
+    /// conditions answered on the templates first.
+    func logText(_ column: Int) throws -> (chunk: DecodedChunk, values: LogTextValues)? {
+        if let known = logTexts[column] { return known }
+        let found = try reader.logText(block: block, column: column)
+        logTexts[column] = .some(found)
+        return found
     }
 
     /// A chunk where every row is absent: how a field the segment lacks reads.

@@ -34,9 +34,11 @@ public enum ChunkDecoder {
 
     /// Decodes the chunk that starts at `chunk` (header first) for `column`, in a block of `rowCount`
     /// rows of a file of format `version`. A shredded-json chunk's values are rebuilt from the block's
-    /// `shredded` columns, which `children` decodes (by block index) when asked.
+    /// `shredded` columns, which `children` decodes (by block index) when asked. Given `logText`, a
+    /// log-text chunk's values are left there as templates and variables instead of rebuilt.
     public static func decode(_ chunk: UnsafeRawBufferPointer, column: ColumnDescriptor, columnIndex: Int, rowCount: Int,
                               version: UInt16 = FormatConstants.formatVersion, json: JSONText.Kind? = nil, shredded: [ShreddedColumn] = [],
+                              logText: LogTextSlot? = nil,
                               children: (Set<Int>) throws -> [Int: DecodedChunk] = { _ in [:] }) throws -> DecodedChunk {
         let json = json ?? JSONText.Kind(column.type)
         var r = ByteReader(chunk, context: "chunk")
@@ -73,9 +75,19 @@ public enum ChunkDecoder {
                 try checkJSON(texts, json)
                 return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .strings(texts), residualCount: parent.residual.count)
             }
+            if h.encoding == .logText, let keep = logText {
+                keep.values = try LogTextEncoding.decode(section, count: h.valueCount)
+                return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: .none)
+            }
             let values = try decodeValues(h.encoding, column.type, json, section, count: h.valueCount)
             return DecodedChunk(rowCount: rowCount, nulls: nulls, absents: absents, values: values)
         }
+    }
+
+    /// Where `decode` leaves a log-text chunk's values unrebuilt (its chunk then has values `.none`).
+    public final class LogTextSlot {
+        public var values: LogTextValues?
+        public init() {}
     }
 
     /// The most decompressed bytes a writer can produce for a chunk of `type` holding `values`

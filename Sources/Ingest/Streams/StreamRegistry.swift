@@ -77,7 +77,14 @@ public final class StreamRegistry: @unchecked Sendable {
         return try slot.get {
             let directory = dataDirectory + "/" + tenant
             try fileSystem.makeDirectories(directory)
-            return try IdempotencyStore(path: directory + "/idempotency-keys", now: Int64(Date().timeIntervalSince1970 * 1e9))
+            // Tenant-level files start with "_", which no stream name can (older builds: idempotency-keys).
+            let path = directory + "/_idempotency"
+            let old = directory + "/idempotency-keys"
+            if try fileSystem.kind(of: path) == nil, try fileSystem.kind(of: old) != nil {
+                try fileSystem.rename(old, to: path, .noReplace)
+                try fileSystem.syncDirectory(directory)
+            }
+            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL)
         }
     }
 
@@ -88,7 +95,11 @@ public final class StreamRegistry: @unchecked Sendable {
               let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
         let key = tenant + "/" + stream
         let opening: Task<StreamStore, Never> = lock.withLock {
-            if let task = openings[key] { return task }
+            if let task = openings[key] {
+                guard opened[key]?.shouldRetryRecovery == true else { return task }
+                // Its recovery stopped for want of space: try again, as a restart would.
+                opened[key] = nil
+            }
             let task = Task { [self] in
                 let store = await StreamStore.open(directory: dataDirectory + "/\(tenant)/\(stream)", tenant: tenant, stream: stream,
                                                    schema: schema, options: options, idempotency: idempotency, hooks: hooks,
@@ -104,12 +115,32 @@ public final class StreamRegistry: @unchecked Sendable {
 
     /// The store of `tenant`'s `stream` if it is open already; never waits (nil while it opens).
     public func openedStore(tenant: String, stream: String) -> StreamStore? {
-        lock.withLock { opened[tenant + "/" + stream] }
+        lock.withLock { opened[tenant + "/" + stream].flatMap { $0.shouldRetryRecovery ? nil : $0 } }
     }
 
     /// The open stores, for metrics.
     public var allStores: [StreamStore] {
         lock.withLock { Array(opened.values) }
+    }
+
+    /// Every tenant's idempotency store opened so far.
+    public var openIdempotencyStores: [(tenant: String, store: IdempotencyStore)] {
+        lock.withLock { Array(idempotency) }.compactMap { tenant, slot in
+            slot.lock.withLock { slot.value.map { (tenant, $0) } }
+        }
+    }
+
+    /// Forgets expired idempotency keys and syncs (or compacts) every tenant's key file.
+    /// Blocking; call it off the event loops.
+    public func expireIdempotencyKeys(now: Int64) {
+        for (tenant, store) in openIdempotencyStores {
+            store.expire(now: now)
+            do {
+                try store.sync()
+            } catch {
+                logger.warning("idempotency keys not yet durable", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Flushes every stream and seals the segments whose interval is over (without waiting).

@@ -29,8 +29,14 @@ public final class QueryRunner {
     /// A segment opened for the query.
     struct Source {
         let path: String
-        let reader: SegmentReader
+        let segment: QuerySegment
+        /// The chunks its blocks need.
+        let plan: ReadPlan
         let filter: BoundExpression?
+        /// Paths into json and extra columns the query reads (see `BlockData.paths`).
+        let paths: [(parent: Int, keys: [[UInt8]])]
+        /// A condition on paths, bound block by block (a path's type may differ between blocks).
+        let pathFilter: PathCondition?
         let timestamp: Int?
         /// Column of each output field (nil: the segment lacks it).
         let output: [Int?]
@@ -57,14 +63,14 @@ public final class QueryRunner {
         var otherError: String?
     }
 
-    /// Runs the query over `readers` (path and opened segment, in output order). Throws
-    /// `QueryError` for a query that cannot run, `FormatError` on a damaged block under `strict`,
-    /// `ByteSink.OutputClosed` when the output goes away.
-    public func run(_ readers: [(path: String, reader: SegmentReader)]) throws {
-        statistics.segments = readers.count
-        try checkFields(readers)
-        let outputFields = query.select ?? Self.allFields(readers)
-        let sources = try readers.map { try source($0.path, $0.reader, outputFields: outputFields) }
+    /// Runs the query over `segments` (in output order). Throws `QueryError` for a query that cannot
+    /// run, `FormatError` on a damaged block under `strict`, `ByteSink.OutputClosed` when the output
+    /// goes away, and what a segment's source throws when its bytes cannot be read.
+    public func run(_ segments: [QuerySegment]) throws {
+        statistics.segments = segments.count
+        try checkFields(segments)
+        let outputFields = query.select ?? Self.allFields(segments)
+        let sources = try segments.map { try source($0, outputFields: outputFields) }
         let header = query.isAggregate ? (query.count && query.groupBy.isEmpty && query.aggregates.isEmpty ? ["count"] : query.groupBy + query.aggregates.map(\.text)) : outputFields
         let writer = ResultWriter(format: query.format, header: header, sink: sink)
         writer.writeHeader()
@@ -72,7 +78,7 @@ public final class QueryRunner {
         var tasks: [Task] = []
         var footerCount = 0
         for (s, source) in sources.enumerated() {
-            let reader = source.reader
+            let reader = source.segment
             if query.since != nil || query.until != nil {
                 guard source.timestamp != nil else {
                     report("\(source.path): the stream has no timestamp, so --since/--until match none of its rows")
@@ -95,13 +101,14 @@ public final class QueryRunner {
                     statistics.blocksPruned += 1
                     continue
                 }
-                if let filter = source.filter, !Pruning.mayMatch(filter, meta) {
+                let pruning = try source.filter.map { ($0, meta) } ?? source.pathFilter?.pruning(meta)
+                if let (filter, facts) = pruning, !Pruning.mayMatch(filter, facts) {
                     statistics.blocksPruned += 1
                     continue
                 }
                 let inside = !timed || Pruning.contains(time: meta.timeRange, since: query.since, until: query.until)
                 // A plain count of rows the footer already knows to match needs no read at all.
-                if isPlainCount && inside && source.filter == nil {
+                if isPlainCount && inside && source.filter == nil && source.pathFilter == nil {
                     footerCount += meta.rowCount
                     statistics.blocksCountedFromFooter += 1
                     continue
@@ -117,16 +124,22 @@ public final class QueryRunner {
         let progress = Progress(total: tasks.count)
         // With a limit, one block at a time: later blocks are never read once the limit is met.
         let step = query.limit != nil && !query.isAggregate ? 1 : window
+        let feed = BlockFeed(tasks.map { task in
+            let source = sources[task.source]
+            return BlockFeed.Item(segment: source.segment,
+                                  ranges: source.plan.ranges(source.segment.layout, block: task.block, insideTimeRange: task.insideTimeRange))
+        }, lookahead: step == 1 ? 1 : 4096)
         var start = 0
         while start < tasks.count && emitted < limit {
             let batch = Array(tasks[start..<min(start + step, tasks.count)])
             start += batch.count
-            let results = run(batch, sources: sources, outputFields: outputFields, remaining: limit - emitted)
+            let inputs = try batch.map { _ in try feed.next() }
+            let results = run(batch, inputs: inputs, sources: sources, outputFields: outputFields, remaining: limit - emitted)
             for (task, result) in zip(batch, results) {
                 statistics.chunksDecoded += result.chunks
                 if let error = result.error ?? result.otherError.map({ FormatError($0) }) {
                     statistics.damaged += 1
-                    statistics.damagedRows += sources[task.source].reader.blocks[task.block].rowCount
+                    statistics.damagedRows += sources[task.source].segment.blocks[task.block].rowCount
                     report("\(sources[task.source].path): \(error.located(block: task.block))")
                     if query.strict { throw error.located(block: task.block) }
                     continue
@@ -173,26 +186,27 @@ public final class QueryRunner {
     private lazy var buffers: [ByteSink] = (0..<window).map { _ in ByteSink(flushThreshold: .max) }
 
     /// Reads `batch` on every core; results in batch order.
-    private func run(_ batch: [Task], sources: [Source], outputFields: [String], remaining: Int) -> [TaskResult] {
+    private func run(_ batch: [Task], inputs: [SegmentBytes], sources: [Source], outputFields: [String], remaining: Int) -> [TaskResult] {
         let slots = ResultSlots(count: batch.count)
         let query = self.query
         let buffers = SendableBox(self.buffers)
         DispatchQueue.concurrentPerform(iterations: batch.count) { i in
             let buffer = buffers.value[i]
             buffer.reset()
-            slots.set(i, Self.process(batch[i], sources[batch[i].source], query: query, outputFields: outputFields,
+            slots.set(i, Self.process(batch[i], sources[batch[i].source], input: inputs[i], query: query, outputFields: outputFields,
                                       remaining: remaining, buffer: buffer))
         }
         return slots.results
     }
 
     /// Evaluates one block: the rows it keeps, rendered or counted or grouped.
-    static func process(_ task: Task, _ source: Source, query: Query, outputFields: [String], remaining: Int,
+    static func process(_ task: Task, _ source: Source, input: SegmentBytes, query: Query, outputFields: [String], remaining: Int,
                         buffer: ByteSink) -> TaskResult {
         var result = TaskResult()
-        let data = BlockData(reader: source.reader, block: task.block)
+        let data = BlockData(segment: source.segment, block: task.block, bytes: input)
+        data.paths = source.paths
         do {
-            var condition = source.filter
+            var condition = try source.filter ?? source.pathFilter?.bind(data)
             if !task.insideTimeRange, let ts = source.timestamp {
                 var time: BoundExpression?
                 if let since = query.since { time = .integers(column: ts, op: .greaterOrEqual, value: since) }
@@ -230,9 +244,8 @@ public final class QueryRunner {
     }
 
     private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {
-        let columns = source.reader.header.columns
         func column(_ c: Int?) throws -> BlockAggregation.Column? {
-            try c.map { (try data.chunk($0), columns[$0].type) }
+            try c.map { (try data.chunk($0), try data.type($0)) }
         }
         let groups = BlockAggregation(keyColumns: try source.groupColumns.map(column), selection: selection, rows: data.rowCount)
         return groups.table(query.aggregates, columns: try source.aggregateColumns.map(column))
@@ -240,7 +253,7 @@ public final class QueryRunner {
 
     private static func render(_ data: BlockData, _ source: Source, query: Query, outputFields: [String],
                                selection: [UInt8]?, limit: Int, into sink: ByteSink) throws -> Int {
-        let columns = source.reader.header.columns
+        let columns = source.segment.header.columns
         let rows = 0..<data.rowCount
         if query.format == .ndjson {
             // Whole records (every column, unknown fields too) unless --select names the fields.
@@ -250,20 +263,22 @@ public final class QueryRunner {
                 descriptors = columns
                 chunks = try columns.indices.map { try data.chunk($0) }
             } else {
-                descriptors = zip(outputFields, source.output).map { name, c in c.map { columns[$0] } ?? ColumnDescriptor(name: name, type: .string) }
+                descriptors = try zip(outputFields, source.output).map { name, c in
+                    guard let c else { return ColumnDescriptor(name: name, type: .string) }
+                    return c < columns.count ? columns[c] : ColumnDescriptor(name: name, type: try data.type(c))
+                }
                 chunks = try source.output.map { c in try c.map { try data.chunk($0) } ?? BlockData.absent(rows: data.rowCount) }
             }
             return try RecordWriter(columns: descriptors).write(chunks, rows: rows, selection: selection, limit: limit, to: sink)
         }
-        let chunks = try source.output.map { c in try c.map { (chunk: try data.chunk($0), type: columns[$0].type) } }
+        let chunks = try source.output.map { c in try c.map { (chunk: try data.chunk($0), type: try data.type($0)) } }
         return DelimitedWriter(format: query.format).write(chunks, rows: data.rowCount, selection: selection, limit: limit, to: sink)
     }
 
     /// The output fields of the selected rows, as values.
     private static func selectedRows(_ data: BlockData, _ source: Source, selection: [UInt8]?, limit: Int) throws -> [[Value]] {
-        let columns = source.reader.header.columns
         var cursors: [ColumnCursor?] = []
-        for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) }) }
+        for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: try data.type($0)) }) }
         var rows: [[Value]] = []
         for r in 0..<data.rowCount {
             guard rows.count < limit else { break }
@@ -281,54 +296,81 @@ public final class QueryRunner {
     // MARK: Planning
 
     /// Checks that every field the query names exists in some segment, with one type everywhere.
-    private func checkFields(_ readers: [(path: String, reader: SegmentReader)]) throws {
+    private func checkFields(_ readers: [QuerySegment]) throws {
         var types: [String: (ColumnType, String)] = [:]
-        for (path, reader) in readers {
-            for c in reader.header.columns where c.type != .extra && query.fields.contains(c.name) {
-                if let (type, firstPath) = types[c.name], type != c.type {
+        for reader in readers {
+            let path = reader.name
+            for field in query.fields {
+                guard case let .column(i)? = FieldPath.resolve(field, columns: reader.header.columns) else { continue }
+                let c = reader.header.columns[i]
+                if let (type, firstPath) = types[field], type != c.type {
                     throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately",
                                      kind: .cannotRun)
                 }
-                types[c.name] = types[c.name] ?? (c.type, path)
+                types[field] = types[field] ?? (c.type, path)
             }
         }
         if !readers.isEmpty {
-            for field in query.fields where types[field] == nil {
+            // A path into a json column, or a field outside the schema (any name, in a segment
+            // that holds such fields), may be in any block: its type is the block's.
+            func mayHold(_ field: String, _ segment: QuerySegment) -> Bool {
+                guard case let .path(parent, _)? = FieldPath.resolve(field, columns: segment.header.columns) else { return false }
+                return segment.header.columns[parent].type == .json
+                    || segment.blocks.contains { $0.chunks[parent].nullCount + $0.chunks[parent].absentCount < $0.rowCount }
+            }
+            for field in query.fields where types[field] == nil && !readers.contains(where: { mayHold(field, $0) }) {
                 let known = Self.allFields(readers)
-                let extras = readers.contains { $0.reader.header.columns.last?.type == .extra }
-                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))"
-                                 + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""),
+                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))",
                                  conditionField: query.filter?.fields.contains(field) == true ? field : nil)
             }
         }
     }
 
     /// Field names of all segments, in first-seen order (the extra column left out).
-    static func allFields(_ readers: [(path: String, reader: SegmentReader)]) -> [String] {
+    static func allFields(_ readers: [QuerySegment]) -> [String] {
         var seen = Set<String>()
         var names: [String] = []
-        for (_, reader) in readers {
+        for reader in readers {
             for c in reader.header.columns where c.type != .extra && seen.insert(c.name).inserted { names.append(c.name) }
         }
         return names
     }
 
-    private func source(_ path: String, _ reader: SegmentReader, outputFields: [String]) throws -> Source {
-        let columns = reader.header.columns
-        func index(_ name: String) -> Int? { columns.firstIndex { $0.name == name && $0.type != .extra } }
+    private func source(_ segment: QuerySegment, outputFields: [String]) throws -> Source {
+        let path = segment.name
+        let columns = segment.header.columns
+        var paths: [(parent: Int, keys: [[UInt8]])] = []
+        // A column's index, or for a path `columns.count + 4k + view` (path k of `paths`).
+        func index(_ name: String, _ view: PathViews.View) -> Int? {
+            switch FieldPath.resolve(name, columns: columns) {
+            case let .column(i)?: return i
+            case let .path(parent, keys)?:
+                var k = paths.firstIndex { $0.parent == parent && $0.keys == keys }
+                if k == nil {
+                    paths.append((parent, keys))
+                    k = paths.count - 1
+                }
+                return columns.count + 4 * (k ?? 0) + view.rawValue
+            case nil: return nil
+            }
+        }
+        func index(_ name: String) -> Int? { index(name, .raw) }
         for a in query.aggregates {
-            guard let f = a.field, let c = index(f) else { continue }
+            guard let f = a.field, let c = index(f), c < columns.count else { continue }
             let type = columns[c].type
             if (a.function == .sum || a.function == .avg) && type != .integer && type != .number {
                 throw QueryError("--agg \(a.text): field '\(f)' is \(BoundExpression.describe(type)) in \(path); sum and avg need numbers")
             }
         }
-        return Source(path: path, reader: reader,
-                      filter: try query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) },
-                      timestamp: reader.header.timestampColumn,
-                      output: outputFields.map(index),
-                      groupColumns: query.groupBy.map(index),
-                      aggregateColumns: query.aggregates.map { $0.field.flatMap(index) })
+        let pathFilter = query.filter.flatMap { PathCondition($0, columns: columns, path: path, index: index) }
+        let output = outputFields.map(index), groupColumns = query.groupBy.map(index)
+        // sum and avg read a path's numbers; the others its values as they are.
+        let aggregateColumns = query.aggregates.map { a in a.field.flatMap { index($0, a.function == .sum || a.function == .avg ? .numeric : .raw) } }
+        return Source(path: path, segment: segment, plan: ReadPlan(query: query, header: segment.header),
+                      filter: try pathFilter == nil ? query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) } : nil,
+                      paths: paths, pathFilter: pathFilter.map { $0.with(paths: paths) },
+                      timestamp: segment.header.timestampColumn,
+                      output: output, groupColumns: groupColumns, aggregateColumns: aggregateColumns)
     }
 }
 

@@ -96,20 +96,6 @@ public final class SegmentReader: Sendable {
         }
     }
 
-    /// Decodes column `column` of block `block` when its chunk is log-text, leaving the values as
-    /// templates and variables (a query answers LIKE and equality on the templates first); nil for
-    /// a chunk of another encoding.
-    public func logText(block: Int, column: Int) throws -> (chunk: DecodedChunk, values: LogTextValues)? {
-        guard blocks[block].chunks[column].encoding == .logText else { return nil }
-        let slot = ChunkDecoder.LogTextSlot()
-        do {
-            let chunk = try Self.decodeChunk(frame(block), meta: blocks[block], index: column, header: header, logText: slot)
-            return slot.values.map { (chunk, $0) }
-        } catch let e as FormatError {
-            throw e.located(block: block, column: header.columns[column].name)
-        }
-    }
-
     /// Decodes shredded column `index` of block `block` (`blocks[block].shredded[index]`).
     public func shreddedChunk(block: Int, index: Int) throws -> DecodedChunk {
         do {
@@ -126,8 +112,7 @@ public final class SegmentReader: Sendable {
     }
 
     /// Decodes chunk `index` of a block (the regular columns, then the shredded ones) from its frame.
-    static func decodeChunk(_ frame: UnsafeRawBufferPointer, meta: BlockMeta, index: Int, header: SegmentHeader,
-                            logText: ChunkDecoder.LogTextSlot? = nil) throws -> DecodedChunk {
+    static func decodeChunk(_ frame: UnsafeRawBufferPointer, meta: BlockMeta, index: Int, header: SegmentHeader) throws -> DecodedChunk {
         let columns = header.columns
         let c: ChunkMeta
         let descriptor: ColumnDescriptor
@@ -144,8 +129,7 @@ public final class SegmentReader: Sendable {
         let bytes = UnsafeRawBufferPointer(rebasing: frame[Int(c.offset)..<(Int(c.offset) + Int(c.length))])
         let table = meta.shredded.map(\.column)
         return try ChunkDecoder.decode(bytes, column: descriptor, columnIndex: index, rowCount: meta.rowCount, version: header.version,
-                                       json: index < columns.count ? nil : .value, shredded: index < columns.count ? table : [],
-                                       logText: logText) { references in
+                                       json: index < columns.count ? nil : .value, shredded: index < columns.count ? table : []) { references in
             var children: [Int: DecodedChunk] = [:]
             for k in references.sorted() {
                 do {

@@ -32,7 +32,7 @@ struct StreamFixture {
     func open() async throws -> StreamStore {
         let logger = Logger(label: "test")
         let hooks = try HookRunner(hooksDirectory: nil, journalDirectory: root + "/.hooks", timeout: 5, logger: logger)
-        let keys = try IdempotencyStore(path: root + "/keys", now: 0)
+        let keys = try IdempotencyStore(path: root + "/keys")
         return await StreamStore.open(directory: directory, tenant: "t", stream: "app", schema: Self.schema, options: options,
                                       idempotency: keys, hooks: hooks, logger: logger, fileSystem: fileSystem)
     }

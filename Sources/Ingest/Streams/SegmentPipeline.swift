@@ -92,7 +92,8 @@ actor SegmentPipeline {
         self.idempotency = idempotency
         self.hooks = hooks
         self.logger = logger
-        encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates)
+        encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates,
+                               formatVersion: options.formatVersion, maxShreddedColumns: options.maxShreddedColumns)
         assembler = BlockAssembler(columns: schema.columns, maxRows: options.blockRows)
         let dimensions = [("tenant", layout.tenant), ("stream", layout.stream)]
         sealedCounter = Counter(label: "segd_segments_sealed_total", dimensions: dimensions)
@@ -326,7 +327,9 @@ actor SegmentPipeline {
     /// the block is durable, and the next checkpoint covers it (until then, a crash cuts it and
     /// the log replays its rows).
     private func append(_ block: BlockEncoder.EncodedBlock, progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)) throws {
-        if let current = active, current.state != .open {
+        // A segment whose header announces another format version (one an older segd began) is
+        // sealed as it is: the block is encoded for this version.
+        if let current = active, current.state != .open || current.formatVersion != block.formatVersion {
             seal()
             guard active == nil else { throw FileSystemError(.write, path: current.path, code: EIO) }
         }
@@ -338,7 +341,8 @@ actor SegmentPipeline {
             let name = SegmentName.make(stream: layout.stream, created: now, node: options.node, sequence: nextSegmentNumber)
             // The number is taken when the segment is created, whatever happens to it later.
             nextSegmentNumber += 1
-            let header = SegmentHeader(schema: schema, tenant: layout.tenant, node: options.node, created: now, blockRows: options.blockRows)
+            let header = SegmentHeader(schema: schema, tenant: layout.tenant, node: options.node, created: now, blockRows: options.blockRows,
+                                       version: options.formatVersion)
             segment = try ActiveSegment.create(name, in: layout.active, header: header, fileSystem: fileSystem)
             active = segment
         }

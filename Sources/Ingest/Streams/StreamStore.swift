@@ -28,6 +28,10 @@ public struct StreamOptions: Sendable {
     public var encodingCandidates: Int = 3
     /// A new write-ahead log generation starts past this size.
     public var walRollBytes: Int = 32 << 20
+    /// Segment format version to write (version 1 for readers that know no newer one).
+    public var formatVersion: UInt16 = FormatConstants.formatVersion
+    /// Bound on the columns a block makes from paths inside json fields and fields outside the schema.
+    public var maxShreddedColumns: Int = FormatConstants.defaultMaxShreddedColumns
 
     public init(node: String) {
         self.node = node

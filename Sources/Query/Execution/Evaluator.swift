@@ -63,12 +63,19 @@ enum Evaluator {
             guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
             return leafTruth(try data.chunk(c)) { membership(list.contains(values[$0]), hasNull, negated) }
         case let .strings(c, op, value):
+            if op == .equal || op == .notEqual, let (chunk, text) = try data.logText(c) {
+                let verdicts = TemplateMatch.equalityVerdicts(value, text)
+                return TemplateMatch.truths(chunk, text, verdicts, negated: op == .notEqual) { $0.elementsEqual(value) }
+            }
             return try strings(data, c) { bytes in
                 op.holds(value.withUnsafeBufferPointer { ByteCompare.compare(bytes, $0) }) ? 1 : 0
             }
         case let .inStrings(c, set, hasNull, negated):
             return try strings(data, c) { bytes in membership(set.contains(Array(bytes)), hasNull, negated) }
         case let .like(c, pattern, negated):
+            if let (chunk, text) = try data.logText(c), let verdicts = TemplateMatch.verdicts(pattern, text) {
+                return TemplateMatch.truths(chunk, text, verdicts, negated: negated) { pattern.matches($0) }
+            }
             return try strings(data, c) { bytes in pattern.matches(bytes) != negated ? 1 : 0 }
         }
     }

@@ -62,6 +62,23 @@ struct StreamStoreTests {
         #expect(try f.numbers() == (0..<25).map(Int64.init))
     }
 
+    /// Issue 14: a segment an older segd began (format version 1) is sealed as it is on restart,
+    /// and new blocks (version 2) go into a new segment; before, they were appended to it.
+    @Test func anActiveSegmentOfAnOlderFormatVersionIsSealedAndANewOneBegun() async throws {
+        var f = try StreamFixture()
+        f.options.formatVersion = 1
+        let first = try await f.open()
+        try await StreamFixture.post(first, 0..<10)  // a full block, in a version 1 segment
+        try await f.waitForCheckpoint(1)
+        f.options.formatVersion = 2  // the upgrade, after a crash
+        let second = try await f.open()
+        try await StreamFixture.post(second, 10..<20)
+        #expect(await second.shutdown())
+        #expect(try f.numbers() == (0..<20).map(Int64.init))
+        let versions = try f.files("rotated").map { try SegmentReader(path: f.directory + "/rotated/" + $0).header.version }.sorted()
+        #expect(versions == [1, 2])
+    }
+
     // MARK: Faults on the log
 
     @Test func aFailedLogFsyncRefusesTheRequestAndNothingOfItIsStored() async throws {

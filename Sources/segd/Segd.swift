@@ -31,7 +31,7 @@ struct ServerSettings: Sendable {
     var minFreeBytes = 64 << 20
     var blockRows = 16_384
     var encodingCandidates = 3
-    var maxBufferedBytes = 128 << 20
+    var maxBufferedBytes = 48 << 20
     var admissionWait: Int64 = 2_000_000_000
     var logLevel = Logger.Level.info
     var logFile: String?
@@ -80,7 +80,7 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Refuse records (503) when the data directory's file system has less free space (SEGD_MIN_FREE_BYTES; default 64MiB).") var minFreeBytes: String?
     @Option(help: "Rows per block: larger blocks compress repetitive logs better and buffer more memory per stream (SEGD_BLOCK_ROWS; default 16384).") var blockRows: Int?
     @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
-    @Option(help: "Bytes a stream may buffer before requests wait for room (SEGD_MAX_BUFFERED_BYTES; default 128MiB).") var maxBufferedBytes: String?
+    @Option(help: "Bytes of accepted records the node holds in memory, not yet in segments, before requests wait for room; with several tenants, one may hold half (SEGD_MAX_BUFFERED_BYTES; default 48MiB).") var maxBufferedBytes: String?
     @Option(help: "How long a request that was read waits for room in a stream's full buffers before it gets 503, 0s to 60s (SEGD_ADMISSION_WAIT; default 2s).") var admissionWait: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
     @Option(help: "Also append the log lines to this file, e.g. in Elastic Beanstalk's Logging directory (SEGD_LOG_FILE; default stdout only).") var logFile: String?
@@ -125,6 +125,8 @@ struct Segd: AsyncParsableCommand {
         options.segmentMaxBytes = settings.segmentMaxBytes
         options.rotateInterval = settings.rotateInterval
         options.maxBufferedBytes = settings.maxBufferedBytes
+        // With several tenants, none may take all the room: half of it at most.
+        options.maxTenantBufferedBytes = tenants.tenants.count > 1 ? settings.maxBufferedBytes / 2 : settings.maxBufferedBytes
         options.admissionWait = settings.admissionWait
         let registry: StreamRegistry
         let disk = DiskUsage(dataDirectory: settings.dataDirectory)

@@ -16,6 +16,9 @@ public final class PreparedBatch: @unchecked Sendable {
     let parser: RecordParser
     public let payload: BatchPayload
     public var records: Int { payload.records }
+    /// What the batch holds in memory until its rows are in a segment, as the buffer bound counts
+    /// it: the logged payload (until it is durable) and the parsed columns.
+    var heldBytes: Int { payload.bytes.count + parser.block.rawBytes }
 
     init(parser: RecordParser, payload: BatchPayload) {
         self.parser = parser
@@ -37,14 +40,16 @@ struct DurableBatch: @unchecked Sendable {
 }
 
 /// The admission half of a stream: checks and lays out requests (`prepare`), holds their bytes
-/// against the stream's buffer bound while they are in memory, and passes each durable batch to
-/// the segment pipeline through an inbox in log order. When the buffers are full, a request
-/// waits for room (first come, first served) up to `StreamOptions.admissionWait`, so that a
-/// closed-loop client slows down instead of failing; only then is it refused. It never does I/O:
-/// its lock guards a few counters, the waiters and the inbox. Thread-safe.
+/// against the node-wide buffer bound (`BufferBudget`) while they are in memory, and passes each
+/// durable batch to the segment pipeline through an inbox in log order. When the buffers are
+/// full, a request waits for room up to `StreamOptions.admissionWait` (see `BufferBudget`), so
+/// that a closed-loop client slows down instead of failing; only then is it refused. It never
+/// does I/O: its lock guards a few fields and the inbox. Thread-safe.
 final class StreamAdmission: @unchecked Sendable {
     let schema: StreamSchema
     let options: StreamOptions
+    let tenant: String
+    private let budget: BufferBudget
     private let lock = NSLock()
     // Guarded by `lock`:
     private var bufferedBytes = 0
@@ -55,19 +60,12 @@ final class StreamAdmission: @unchecked Sendable {
     private var wakeQueued = false
     private var failure: Error?
     private var wake: (@Sendable () -> Void)?
-    private var waiters: [Waiter] = []
-    private var nextWaiter = 0
 
-    /// A request waiting for room in the buffers.
-    private struct Waiter {
-        let id: Int
-        let bytes: Int
-        let continuation: CheckedContinuation<StoreRefusal?, Never>
-    }
-
-    init(schema: StreamSchema, options: StreamOptions) {
+    init(schema: StreamSchema, options: StreamOptions, tenant: String, budget: BufferBudget) {
         self.schema = schema
         self.options = options
+        self.tenant = tenant
+        self.budget = budget
     }
 
     /// Sets what to call when the inbox holds a block's worth of rows (the pipeline's drain).
@@ -96,67 +94,26 @@ final class StreamAdmission: @unchecked Sendable {
         returnParser(batch.parser)
     }
 
-    /// Holds `bytes` against the buffer bound, waiting up to `admissionWait` for room (behind the
-    /// requests that waited first), or says why not.
+    /// Holds `bytes` against the node's buffer bound, waiting up to `admissionWait` for room
+    /// (behind the requests that waited first), or says why not.
     func reserve(_ bytes: Int) async -> StoreRefusal? {
-        let immediate: StoreRefusal?? = lock.withLock {
-            if closed { return .some(.closed) }
-            if bytes > options.maxBufferedBytes { return .some(.buffersFull) }
-            if waiters.isEmpty && bufferedBytes + bytes <= options.maxBufferedBytes {
-                bufferedBytes += bytes
-                return .some(nil)
-            }
-            return options.admissionWait <= 0 ? .some(.buffersFull) : nil
-        }
-        if let immediate { return immediate }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<StoreRefusal?, Never>) in
-            let id: Int = lock.withLock {
-                nextWaiter += 1
-                waiters.append(Waiter(id: nextWaiter, bytes: bytes, continuation: continuation))
-                return nextWaiter
-            }
-            // Room may have been made between the check and the enqueue.
-            admitWaiters()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(options.admissionWait))) { [self] in
-                let timedOut: Waiter? = lock.withLock {
-                    guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return waiters.remove(at: i)
-                }
-                timedOut?.continuation.resume(returning: .buffersFull)
-                admitWaiters()
-            }
-        }
+        guard !lock.withLock({ closed }) else { return .closed }
+        if let refused = await budget.reserve(bytes, tenant: tenant) { return refused }
+        lock.withLock { bufferedBytes += bytes }
+        return nil
     }
 
     /// Gives back bytes: a batch that did not become durable, or batches now in a segment; lets
     /// waiting requests in.
     func release(_ bytes: Int) {
         lock.withLock { bufferedBytes -= bytes }
-        admitWaiters()
-    }
-
-    /// Admits waiting requests, oldest first, while they fit.
-    private func admitWaiters() {
-        let answers: [(Waiter, StoreRefusal?)] = lock.withLock {
-            var ready: [(Waiter, StoreRefusal?)] = []
-            while let first = waiters.first {
-                if closed {
-                    ready.append((waiters.removeFirst(), .closed))
-                    continue
-                }
-                guard bufferedBytes + first.bytes <= options.maxBufferedBytes else { break }
-                bufferedBytes += first.bytes
-                ready.append((waiters.removeFirst(), nil))
-            }
-            return ready
-        }
-        for (waiter, answer) in answers { waiter.continuation.resume(returning: answer) }
+        budget.release(bytes, tenant: tenant)
     }
 
     /// Called on the log's executor, in log order, once a batch is durable.
     func delivered(_ batch: PreparedBatch, sequence: UInt64) {
         let wake: (@Sendable () -> Void)? = lock.withLock {
-            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.payload.bytes.count))
+            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.heldBytes))
             inboxRows += batch.records
             guard inboxRows >= options.blockRows, !wakeQueued else { return nil }
             wakeQueued = true
@@ -180,7 +137,6 @@ final class StreamAdmission: @unchecked Sendable {
     /// Stops taking new batches (shutdown).
     func close() {
         lock.withLock { closed = true }
-        admitWaiters()
     }
 
     var buffered: Int { lock.withLock { bufferedBytes } }

@@ -41,12 +41,13 @@ final class ServerMetrics: Sendable {
             .recordNanoseconds(Int64(nanoseconds))
     }
 
-    /// Samples the gauges (buffered and log bytes per stream) just before an export.
+    /// Samples the gauges (buffered bytes per stream, log bytes per tenant) just before an export.
     func updateGauges(registry streams: StreamRegistry) {
         for store in streams.allStores {
-            let dimensions = [("tenant", store.tenant), ("stream", store.stream)]
-            Gauge(label: "segd_buffered_bytes", dimensions: dimensions).record(store.buffered)
-            Gauge(label: "segd_wal_bytes", dimensions: dimensions).record(store.walBytes)
+            Gauge(label: "segd_buffered_bytes", dimensions: [("tenant", store.tenant), ("stream", store.stream)]).record(store.buffered)
+        }
+        for (tenant, bytes) in streams.logBytes {
+            Gauge(label: "segd_wal_bytes", dimensions: [("tenant", tenant)]).record(bytes)
         }
         Gauge(label: "segd_hook_runs_pending").record(streams.hooks.pendingCount)
     }

@@ -282,12 +282,13 @@ actor SegmentPipeline {
         }
     }
 
-    /// Hands the assembled block to an encoding task (off this executor, on any core) with what
+    /// Hands the assembled block to an encoding task (off this executor, on every core) with what
     /// the checkpoint may say once it is in a segment.
     private func startEncoding() {
         let rows = assembler.block.rowCount > 0 ? BlockHandoff(block: assembler.takeBlock(replacement: spareBlocks.popLast())) : nil
         let encoder = self.encoder
-        let result = Task.detached(priority: .medium) { () -> BlockHandoff.Encoded? in
+        // Off the cooperative pool, at a lower priority than requests: `EncodingExecutor`.
+        let result = Task.detached(executorPreference: EncodingExecutor.shared) { () -> BlockHandoff.Encoded? in
             guard let rows else { return nil }
             return BlockHandoff.Encoded(block: encoder.encode(rows.block))
         }

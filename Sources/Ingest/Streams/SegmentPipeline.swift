@@ -27,13 +27,13 @@ struct BlockHandoff: @unchecked Sendable {
     }
 }
 
-/// One block being encoded, with what its append may put in the checkpoint and the batches
-/// whose last rows it holds.
+/// One block being encoded, with what its append may put in the checkpoint and the buffer bytes
+/// of the batches whose last rows it holds (released once it is appended).
 struct EncodingJob {
     let rows: BlockHandoff?
     let result: Task<BlockHandoff.Encoded?, Never>
     let progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)
-    let batches: [DurableBatch]
+    let bytes: Int
 }
 
 actor SegmentPipeline {
@@ -56,13 +56,15 @@ actor SegmentPipeline {
     private var pending: [DurableBatch] = []
     private var pendingHead = 0
     private var cursor = 0
-    /// Batches whose last rows are in the assembled block (released once it is written).
-    private var assembledBatches: [DurableBatch] = []
+    /// Buffer bytes of the batches whose last rows are in the assembled block (released once it
+    /// is written), and whether there are any such batches.
+    private var assembledBytes = 0
+    private var assembledAny = false
     /// Blocks being encoded, in log order: appended first come, first served.
     private var encoding: [EncodingJob] = []
     /// Blocks at most encoded at once: one per core keeps every core busy, and memory bounded.
     private let maxEncoding = max(2, ProcessInfo.processInfo.activeProcessorCount)
-    /// Emptied blocks, for the assembler to fill again.
+    /// An emptied block, for the assembler to fill again (one: each holds a block's capacity).
     private var spareBlocks: [BlockBuilder] = []
     private var writing = false
     private var writerQueue: [CheckedContinuation<Void, Never>] = []
@@ -271,7 +273,7 @@ actor SegmentPipeline {
         while true {
             while encoding.count < maxEncoding {
                 fill()
-                guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || !assembledBatches.isEmpty)) else { break }
+                guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || assembledAny)) else { break }
                 startEncoding()
             }
             guard let job = encoding.first else { return }
@@ -292,8 +294,9 @@ actor SegmentPipeline {
             guard let rows else { return nil }
             return BlockHandoff.Encoded(block: encoder.encode(rows.block))
         }
-        encoding.append(EncodingJob(rows: rows, result: result, progress: progress, batches: assembledBatches))
-        assembledBatches.removeAll(keepingCapacity: true)
+        encoding.append(EncodingJob(rows: rows, result: result, progress: progress, bytes: assembledBytes))
+        assembledBytes = 0
+        assembledAny = false
     }
 
     /// Appends an encoded block (or, for a job of empty batches only, moves the checkpoint on),
@@ -306,13 +309,8 @@ actor SegmentPipeline {
             checkpoint.sequence = job.progress.sequence
             try? writeCheckpoint()
         }
-        var bytes = 0
-        for batch in job.batches {
-            bytes += batch.bytes
-            admission.returnParser(batch.parser)
-        }
-        admission.release(bytes)
-        if let rows = job.rows, spareBlocks.count < maxEncoding {
+        admission.release(job.bytes)
+        if let rows = job.rows, spareBlocks.isEmpty {
             rows.block.removeAll()
             spareBlocks.append(rows.block)
         }
@@ -327,7 +325,11 @@ actor SegmentPipeline {
             cursor = assembler.take(from: head.parser.block, startingAt: cursor)
             if cursor >= head.rows {
                 progress = (head.sequence, 0, 0)
-                assembledBatches.append(head)
+                // Its rows are in the block now: its parsed columns go back to the pool at once
+                // (its bytes stay held against the bound until the block is in a segment).
+                assembledBytes += head.bytes
+                assembledAny = true
+                admission.returnParser(head.parser)
                 pendingHead += 1
                 cursor = 0
             } else {

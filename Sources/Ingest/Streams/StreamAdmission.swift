@@ -10,19 +10,54 @@ public enum StoreRefusal: Error, Sendable {
     case closed
 }
 
+/// Room in the node's buffers (`BufferBudget`) held for one request: taken before its body is
+/// parsed (`StreamStore.reserve`), so that a request waiting for room holds only its body, never
+/// its parsed copy; handed on with its records when they are durable, and given back when they
+/// are in a segment. Given back when dropped otherwise, so every failure returns it. Owned by
+/// one request at a time.
+public final class BufferReservation: @unchecked Sendable {
+    /// What a request of `bodyBytes` holds until its rows are in a segment, as the bound counts
+    /// it: the logged payload (until durable) and the parsed columns, each about the body's size.
+    static func bytes(forBody bodyBytes: Int) -> Int { 2 * bodyBytes + 64 }
+
+    let bytes: Int
+    private let admission: StreamAdmission
+    private var held = true
+
+    init(bytes: Int, admission: StreamAdmission) {
+        self.bytes = bytes
+        self.admission = admission
+    }
+
+    deinit { release() }
+
+    /// Passes the bytes on to the durable batch (the pipeline gives them back).
+    func handOn() -> Int {
+        held = false
+        return bytes
+    }
+
+    /// Gives the bytes back now, if they are still held here.
+    func release() {
+        guard held else { return }
+        held = false
+        admission.release(bytes)
+    }
+}
+
 /// A request's records, checked and laid out for the log, not yet durable. Owned by the request
 /// until `commit` or `discard`.
 public final class PreparedBatch: @unchecked Sendable {
     let parser: RecordParser
     public let payload: BatchPayload
     public var records: Int { payload.records }
-    /// What the batch holds in memory until its rows are in a segment, as the buffer bound counts
-    /// it: the logged payload (until it is durable) and the parsed columns.
-    var heldBytes: Int { payload.bytes.count + parser.block.rawBytes }
+    /// The room it holds in the buffers; nil until `commit` takes it (if not taken before parsing).
+    var reservation: BufferReservation?
 
-    init(parser: RecordParser, payload: BatchPayload) {
+    init(parser: RecordParser, payload: BatchPayload, reservation: BufferReservation?) {
         self.parser = parser
         self.payload = payload
+        self.reservation = reservation
     }
 }
 
@@ -73,34 +108,40 @@ final class StreamAdmission: @unchecked Sendable {
         lock.withLock { self.wake = wake }
     }
 
-    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing.
-    func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64) throws(RecordError) -> PreparedBatch {
+    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing. A
+    /// body refused gives `reservation`'s room back at once.
+    func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64, reservation: BufferReservation?) throws(RecordError) -> PreparedBatch {
         let parser = takeParser()
         let count: Int
         do {
             count = try parser.appendAll(body)
         } catch {
+            reservation?.release()
             returnParser(parser)
             throw error
         }
         guard count > 0 else {
+            reservation?.release()
             returnParser(parser)
             throw RecordError(line: 1, field: nil, message: "the body holds no records")
         }
-        return PreparedBatch(parser: parser, payload: BatchPayload(acceptedAt: now, records: count, idempotencyKey: idempotencyKey, body: body))
+        return PreparedBatch(parser: parser, payload: BatchPayload(acceptedAt: now, records: count, idempotencyKey: idempotencyKey, body: body),
+                             reservation: reservation)
     }
 
     func discard(_ batch: PreparedBatch) {
+        batch.reservation?.release()
         returnParser(batch.parser)
     }
 
-    /// Holds `bytes` against the node's buffer bound, waiting up to `admissionWait` for room
-    /// (behind the requests that waited first), or says why not.
-    func reserve(_ bytes: Int) async -> StoreRefusal? {
-        guard !lock.withLock({ closed }) else { return .closed }
-        if let refused = await budget.reserve(bytes, tenant: tenant) { return refused }
+    /// Holds room for a request body of `bodyBytes` against the node's buffer bound, waiting up
+    /// to `admissionWait` for it (behind the requests that waited first); throws `StoreRefusal`.
+    func reserve(bodyBytes: Int) async throws(StoreRefusal) -> BufferReservation {
+        guard !lock.withLock({ closed }) else { throw .closed }
+        let bytes = BufferReservation.bytes(forBody: bodyBytes)
+        if let refused = await budget.reserve(bytes, tenant: tenant) { throw refused }
         lock.withLock { bufferedBytes += bytes }
-        return nil
+        return BufferReservation(bytes: bytes, admission: self)
     }
 
     /// Gives back bytes: a batch that did not become durable, or batches now in a segment; lets
@@ -113,7 +154,7 @@ final class StreamAdmission: @unchecked Sendable {
     /// Called on the log's executor, in log order, once a batch is durable.
     func delivered(_ batch: PreparedBatch, sequence: UInt64) {
         let wake: (@Sendable () -> Void)? = lock.withLock {
-            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.heldBytes))
+            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.reservation?.handOn() ?? 0))
             inboxRows += batch.records
             guard inboxRows >= options.blockRows, !wakeQueued else { return nil }
             wakeQueued = true
@@ -148,12 +189,18 @@ final class StreamAdmission: @unchecked Sendable {
         lock.withLock { failure = error }
     }
 
+    /// Takes a parser back for reuse (its buffers keep their capacity), unless it grew past
+    /// `pooledParserBytes`: a parser kept in the pool holds its largest request's memory.
     func returnParser(_ parser: RecordParser) {
+        guard parser.block.rawBytes <= Self.pooledParserBytes else { return }
         parser.block.removeAll()
         lock.withLock {
             if parsers.count < 8 { parsers.append(parser) }
         }
     }
+
+    /// The largest parsed request whose parser is reused: 1 MiB covers a few thousand log lines.
+    static let pooledParserBytes = 1 << 20
 
     private func takeParser() -> RecordParser {
         lock.withLock { parsers.popLast() } ?? RecordParser(schema: schema)

@@ -113,9 +113,19 @@ public final class StreamStore: Sendable {
 
     // MARK: Appending
 
-    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing.
-    public func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64) throws(RecordError) -> PreparedBatch {
-        try admission.prepare(body, idempotencyKey: idempotencyKey, now: now)
+    /// Holds room in the node's buffers for a request body of `bodyBytes`, waiting for it (up to
+    /// `--admission-wait`) before the body is parsed, so that a waiting request holds nothing but
+    /// its body. Throws `StoreRefusal` (full after the wait, or shut down) or `StreamRefused`.
+    public func reserve(bodyBytes: Int) async throws -> BufferReservation {
+        guard wal != nil else { throw refusal ?? StreamRefused(reason: "no write-ahead log") }
+        return try await admission.reserve(bodyBytes: bodyBytes)
+    }
+
+    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing. The
+    /// batch holds `reservation` (from `reserve`) if given; otherwise `commit` takes room.
+    public func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64,
+                        reservation: BufferReservation? = nil) throws(RecordError) -> PreparedBatch {
+        try admission.prepare(body, idempotencyKey: idempotencyKey, now: now, reservation: reservation)
     }
 
     /// Gives back a prepared batch that will not be committed.
@@ -131,17 +141,14 @@ public final class StreamStore: Sendable {
             discard(batch)
             throw refusal ?? StreamRefused(reason: "no write-ahead log")
         }
-        let bytes = batch.heldBytes
-        if let refused = await admission.reserve(bytes) {
-            discard(batch)
-            throw refused
-        }
         do {
+            if batch.reservation == nil {
+                batch.reservation = try await admission.reserve(bodyBytes: batch.payload.bytes.count - batch.payload.bodyOffset)
+            }
             _ = try await wal.append(batch.payload.bytes, stream: stream) { [admission] sequence in
                 admission.delivered(batch, sequence: sequence)
             }
         } catch {
-            admission.release(bytes)
             discard(batch)
             throw error
         }

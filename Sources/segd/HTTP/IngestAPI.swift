@@ -129,8 +129,7 @@ struct IngestAPI: Sendable {
         defer { limits.leave() }
 
         let body = try await BodyReading.read(request, maxBody: settings.maxBody)
-        let now = Self.now()
-        let prepared: PreparedBatch = try body.withUnsafeReadableBytes { raw in
+        try body.withUnsafeReadableBytes { raw in
             let (lines, tooLong) = BodyReading.scanLines(raw, maxLine: settings.maxLine)
             if let tooLong {
                 throw APIError(.contentTooLarge, "line_size", "line \(tooLong) is longer than \(settings.maxLine) bytes (--max-line)", line: tooLong)
@@ -141,23 +140,41 @@ struct IngestAPI: Sendable {
             if let wait = limits.take(records: lines) {
                 throw APIError(.tooManyRequests, "rate", "tenant '\(tenant.name)' is over its rate of \(Int(tenant.recordsPerSecond)) records/s; retry after \(wait) s", retryAfter: wait)
             }
+        }
+        // Room in the node's buffers before parsing: a request that waits for it holds only its body.
+        let reservation: BufferReservation
+        do {
+            reservation = try await store.reserve(bodyBytes: body.readableBytes)
+        } catch {
+            throw Self.storeError(error)
+        }
+        let now = Self.now()
+        let prepared: PreparedBatch = try body.withUnsafeReadableBytes { raw in
             do throws(RecordError) {
-                return try store.prepare(raw, idempotencyKey: key, now: now)
+                return try store.prepare(raw, idempotencyKey: key, now: now, reservation: reservation)
             } catch {
                 throw APIError(.badRequest, "invalid", error.message, line: error.line, field: error.field)
             }
         }
         do {
             try await store.commit(prepared)
-        } catch StoreRefusal.buffersFull {
-            throw APIError(.serviceUnavailable, "buffers_full", "the stream's buffers are full while blocks are written; retry shortly", retryAfter: 1)
-        } catch StoreRefusal.closed {
-            throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
         } catch {
-            throw APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
+            throw Self.storeError(error)
         }
         metrics.accepted(tenant: tenant.name, stream: store.stream, records: prepared.records, bytes: body.readableBytes)
         return prepared.records
+    }
+
+    /// The answer for a store that did not take a request's records.
+    private static func storeError(_ error: Error) -> APIError {
+        switch error {
+        case StoreRefusal.buffersFull:
+            APIError(.serviceUnavailable, "buffers_full", "the node's buffers are full while blocks are written; retry shortly", retryAfter: 1)
+        case StoreRefusal.closed:
+            APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
+        default:
+            APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
+        }
     }
 
     // MARK: Tail

@@ -27,13 +27,13 @@ struct BufferBudgetTests {
 
     @Test func everyStreamOfTheNodeDrawsFromOneBound() async throws {
         var f = try StreamFixture(blockRows: 1_000_000)
-        f.options.maxBufferedBytes = 4_000
-        f.options.maxTenantBufferedBytes = 4_000
+        let body = StreamFixture.body(0..<30)
+        f.options.maxBufferedBytes = 2 * BufferReservation.bytes(forBody: body.count) + 10  // two requests fill the node
+        f.options.maxTenantBufferedBytes = f.options.maxBufferedBytes
         f.options.admissionWait = 200_000_000
         let tenant = try await f.openTenant()
         let app = try #require(await tenant.store("app"))
         let other = try #require(await tenant.store("other"))
-        let body = StreamFixture.body(0..<30)  // about 2,000 bytes held: two of these fill the node
         for store in [app, other] {
             let batch = try body.withUnsafeBytes { raw throws(RecordError) in try store.prepare(raw, idempotencyKey: nil, now: 0) }
             try await store.commit(batch)
@@ -41,6 +41,27 @@ struct BufferBudgetTests {
         let third = try body.withUnsafeBytes { raw throws(RecordError) in try other.prepare(raw, idempotencyKey: nil, now: 0) }
         await #expect(throws: StoreRefusal.buffersFull) { try await other.commit(third) }
         _ = await tenant.shutdown()
+    }
+
+    @Test func roomTakenBeforeParsingIsGivenBackByEveryFailure() async throws {
+        var f = try StreamFixture(blockRows: 1_000_000)
+        f.options.maxBufferedBytes = 10_000
+        let opened = try await f.open()
+        let bad = Array(#"{"ts": 5}"#.utf8)
+        let reservation = try await opened.store.reserve(bodyBytes: bad.count)
+        #expect(opened.store.buffered > 0)
+        let parsed: RecordError? = bad.withUnsafeBytes { raw in
+            do throws(RecordError) {
+                _ = try opened.store.prepare(raw, idempotencyKey: nil, now: 0, reservation: reservation)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(parsed != nil, "the body is refused")
+        _ = try await opened.store.reserve(bodyBytes: 100)  // dropped unused
+        #expect(opened.store.buffered == 0, "a parse error and a dropped reservation both give their room back")
+        _ = await opened.shutdown()
     }
 
     @Test func aTenantAtItsShareHoldsBackOnlyItself() async throws {

@@ -15,11 +15,11 @@ RUN swift package resolve
 COPY . .
 RUN tools/build-release /out
 
-# The runtime: the C libraries behind the codecs, CA certificates, and nothing else (the health
-# check below speaks HTTP through bash, so there is no curl).
+# The runtime: the C libraries behind the codecs, CA certificates, tini, and nothing else (the
+# health check below speaks HTTP through bash, so there is no curl).
 FROM ubuntu:noble
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends zlib1g liblz4-1 ca-certificates \
+    && apt-get install -y --no-install-recommends zlib1g liblz4-1 ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 segd \
     && useradd --system --uid 10001 --gid segd --home-dir /var/lib/segd --no-create-home --shell /usr/sbin/nologin segd \
@@ -45,4 +45,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SEGD_PORT:-3000} && printf 'GET /health HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 # SIGTERM drains: health turns 503, in-flight requests finish, every segment is flushed and sealed.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/segd"]
+# tini as PID 1: it forwards SIGTERM to segd and reaps what hooks leave behind (a hook's
+# background child outlives it and is reparented to PID 1; segd waits only for its hooks).
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/segd"]

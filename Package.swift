@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
@@ -35,6 +38,8 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // Linux calls Swift's Glibc module leaves out (renameat2 with RENAME_NOREPLACE).
         .systemLibrary(name: "CFileSystem"),
+        // glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration), for hooks.
+        .systemLibrary(name: "CSpawn"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
         .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
@@ -44,25 +49,43 @@ let package = Package(
         // The ingest server's storage, knowing nothing of HTTP: write-ahead log, per-stream buffers,
         // active segments, checkpoints, rotation, idempotency records, archival hooks.
         .target(name: "Ingest", dependencies: [
-            "SegmentFormat", "NDJSON", "CFileSystem",
+            "SegmentFormat", "NDJSON", "CFileSystem", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Request headers, query strings and their values, parsed strictly from hostile bytes;
+        // no dependencies, so the fuzz target links it as it is.
+        .target(name: "RequestParsing"),
         // Queries over segments: expressions, pruning, evaluation, aggregation, output formats.
         .target(name: "Query", dependencies: ["SegmentFormat", "NDJSON"], swiftSettings: hotPathSettings),
+        // S3 on async-http-client, knowing nothing of segments: SigV4 signing, the AWS credential
+        // chain, ranged GETs and paged listings with retries.
+        .target(name: "S3", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Segments where they live in S3: partition-pruned listings, ranged reads of footers and
+        // chunks, the footer cache; a `SegmentSource` for the query.
+        .target(name: "Archive", dependencies: ["S3", "Query", "SegmentFormat"]),
 
         .executableTarget(
             name: "segcat",
-            dependencies: ["SegmentFormat", "NDJSON", "Query", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SegmentFormat", "NDJSON", "Query", "S3", "Archive", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The ingest server: HTTP API, tenants and limits, configuration, lifecycle.
         .executableTarget(
             name: "segd",
             dependencies: [
-                "Ingest", "NDJSON", "SegmentFormat", "CMalloc",
+                "Ingest", "NDJSON", "SegmentFormat", "CMalloc", "CZlib", "RequestParsing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -76,7 +99,10 @@ let package = Package(
         .testTarget(name: "SegmentFormatTests", dependencies: ["SegmentFormat"]),
         .testTarget(name: "NDJSONTests", dependencies: ["NDJSON", "SegmentFormat"], exclude: ["Golden"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "NDJSON", "SegmentFormat", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "NDJSON", "SegmentFormat"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3"], exclude: ["Data"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "S3", "Query", "SegmentFormat"]),
     ],
     swiftLanguageModes: [.v6]
 )

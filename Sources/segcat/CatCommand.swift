@@ -34,7 +34,7 @@ struct CatCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), globs, or - for stdin.")
+    @Argument(help: "Segment files, directories (searched recursively for *.seg, in path order), globs, - for stdin, or s3://BUCKET/PREFIX (down to a tenant, stream, dt= or hour= partition, or one object).")
     var paths: [String]
 
     @Option(help: "Output these fields, in this order (comma-separated).")
@@ -69,8 +69,11 @@ struct CatCommand: ParsableCommand {
     @Flag(help: "Stop at the first damaged block (exit 1) instead of skipping it.")
     var strict = false
 
-    @Flag(help: "Print what was pruned, read and decoded on stderr.")
+    @Flag(help: "Print what was pruned, read and decoded on stderr (and the S3 requests, bytes and cache hits).")
     var stats = false
+
+    @OptionGroup(title: "S3")
+    var s3: S3Options
 
     func validate() throws {
         if OutputFormat(rawValue: format) == nil {
@@ -97,22 +100,21 @@ struct CatCommand: ParsableCommand {
         }
         let sink = ByteSink(fd: 1)
         var damaged = false
+        let inputs = SegmentInputs(options: s3)
+        defer { inputs.shutdown() }
         do {
-            var readers: [(path: String, reader: SegmentReader)] = []
-            for path in try SegmentPaths.expand(paths, note: printError) {
-                do {
-                    let reader = try SegmentPaths.open(path)
-                    if let recovery = reader.recovery { printError("\(path): \(recovery)") }
-                    readers.append((path, reader))
-                } catch let e as FormatError {
-                    printError("\(path): \(e)")
-                    damaged = true
-                    if query.strict { throw ExitStatus.badInput }
-                }
+            let sources = try inputs.sources(paths, since: query.since, until: query.until, note: printError)
+            let segments = try inputs.open(sources) { name, error in
+                printError("\(name): \(error)")
+                damaged = true
+            }
+            if damaged && query.strict { throw ExitStatus.badInput }
+            for segment in segments {
+                if let recovery = segment.layout.recovery { printError("\(segment.name): \(recovery)") }
             }
             let runner = QueryRunner(query: query, sink: sink) { printError($0) }
             do {
-                try runner.run(readers)
+                try runner.run(segments)
             } catch let e as QueryError {
                 try? sink.flush()
                 if let field = e.conditionField, let condition, let column = ExpressionParser.column(ofField: field, in: condition) {
@@ -124,13 +126,17 @@ struct CatCommand: ParsableCommand {
             } catch is FormatError {
                 throw ExitStatus.badInput
             }
-            if stats { printError(runner.statistics.description) }
+            if stats {
+                printError(runner.statistics.description)
+                if let archive = inputs.archive { printError(archive.summary) }
+            }
             if runner.statistics.damaged > 0 { damaged = true }
         } catch let closed as ByteSink.OutputClosed where closed.brokenPipe {
             return
-        } catch let e as FileError {
+        } catch let error where SegmentInputs.isUnusable(error) {
+            // Never a partial answer with exit 0: what was written stays, and the status says it failed.
             try? sink.flush()
-            printError("\(e)")
+            printError("\(error)")
             throw ExitStatus.cannotRun
         }
         if damaged { throw ExitStatus.badInput }

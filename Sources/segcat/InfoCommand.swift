@@ -1,5 +1,6 @@
 import ArgumentParser
 import NDJSON
+import Query
 import SegmentFormat
 
 /// `segcat info`: what a segment holds and how well each column compressed.
@@ -9,25 +10,37 @@ struct InfoCommand: ParsableCommand {
         abstract: "Show a segment's schema, rows, blocks, time range and per-column encodings and sizes."
     )
 
-    @Argument(help: "A segment file, or - for stdin.")
+    @Argument(help: "A segment file, - for stdin, or one s3://BUCKET/KEY object (only its header and footer are read).")
     var path: String
 
     @Flag(help: "Leave out the schema document.")
     var noSchema = false
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
-        let reader: SegmentReader
+        let reader: SegmentLayout
+        let inputs = SegmentInputs(options: s3)
+        defer { inputs.shutdown() }
         do {
-            reader = try SegmentPaths.open(path)
+            let sources = try inputs.sources([path])
+            guard sources.count == 1 else {
+                throw FileError(path: path, message: sources.isEmpty ? "no segment here" : "holds \(sources.count) segments; info shows one")
+            }
+            var failure: Error?
+            let segments = try inputs.open(sources) { _, error in failure = error }
+            if let failure { throw failure }
+            reader = segments[0].layout
         } catch {
-            printError("\(path): \(error)")
+            printError(error is FormatError ? "\(path): \(error)" : "\(error)")
             throw error is FormatError ? ExitStatus.badInput : ExitStatus.cannotRun
         }
         print(Self.describe(reader, path: path, showSchema: !noSchema), terminator: "")
         if let recovery = reader.recovery { printError("\(path): \(recovery)") }
     }
 
-    static func describe(_ reader: SegmentReader, path: String, showSchema: Bool) -> String {
+    static func describe(_ reader: SegmentLayout, path: String, showSchema: Bool) -> String {
         let h = reader.header
         var out = ""
         out += "segment:   \(path)\n"
@@ -40,7 +53,7 @@ struct InfoCommand: ParsableCommand {
         } else {
             out += "time:      -\n"
         }
-        out += "size:      \(reader.data.bytes.count) bytes\n\n"
+        out += "size:      \(reader.size) bytes\n\n"
 
         var rows: [[String]] = [["column", "type", "encoding", "codec", "nulls", "absent", "raw", "stored", "ratio"]]
         var totalRaw = 0, totalStored = 0

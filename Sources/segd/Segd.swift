@@ -9,34 +9,6 @@ import Prometheus
 import SegmentFormat
 import ServiceLifecycle
 
-/// Every setting of a running segd, resolved from flags, then `SEGD_*` variables, then defaults.
-struct ServerSettings: Sendable {
-    var host = "0.0.0.0"
-    var port = 3000
-    var dataDirectory = "./data"
-    var schemasDirectory = "./schemas"
-    /// No schemas directory was configured: without `./schemas`, the embedded example stream is served.
-    var schemasDirectoryIsDefault = true
-    var tenantsFile: String?
-    var hooksDirectory: String?
-    var node = ProcessInfo.processInfo.hostName
-    var maxBody = 16 << 20
-    var maxLine = 1 << 20
-    var flushInterval: Int64 = 1_000_000_000
-    var segmentMaxBytes = 64 << 20
-    var rotateInterval: Int64 = 3_600_000_000_000
-    var shutdownTimeout: Int64 = 30_000_000_000
-    var drainDelay: Int64 = 0
-    var hookTimeout: Int64 = 60_000_000_000
-    var minFreeBytes = 64 << 20
-    var blockRows = 16_384
-    var encodingCandidates = 3
-    var maxBufferedBytes = 48 << 20
-    var admissionWait: Int64 = 2_000_000_000
-    var logLevel = Logger.Level.info
-    var logFile: String?
-}
-
 @main
 struct Segd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,13 +24,14 @@ struct Segd: AsyncParsableCommand {
           POST /v1/streams/{stream}/records   NDJSON body (application/x-ndjson, optionally gzip);
                                               200 {"accepted": N} once durable; Idempotency-Key honoured
           GET  /v1/streams/{stream}/tail?n=N  the tenant's last N records
-          GET  /health                        200 while accepting, 503 while draining
-          GET  /metrics                       Prometheus text
+          GET  /health (or HEAD)              200 while accepting, 503 while draining
+          GET  /metrics                       Prometheus text (loopback clients, or --metrics-token)
 
         Without --tenants, one tenant 'default' takes the token in SEGD_TOKEN, or a random token \
         printed once at startup. Durations: 500ms, 1s, 5m, 1h. Sizes: 65536, 64KiB, 16MiB, 1GiB.
-        Signals: SIGTERM or SIGINT drains (health 503, in-flight requests finish), flushes, seals \
-        every segment and exits 0.
+        Signals: SIGTERM or SIGINT drains (health 503; after --drain-delay the listener closes, and \
+        uploads still arriving 5 s later are answered 503), flushes, seals every segment, starts \
+        its hooks and exits 0.
         """
     )
 
@@ -82,8 +55,19 @@ struct Segd: AsyncParsableCommand {
     @Option(help: "Encodings tried per column chunk, 1 to 3: more is smaller, fewer is faster (SEGD_ENCODING_CANDIDATES; default 3).") var encodingCandidates: Int?
     @Option(help: "Bytes of accepted records the node holds in memory, not yet in segments, before requests wait for room; with several tenants, one may hold half (SEGD_MAX_BUFFERED_BYTES; default 48MiB).") var maxBufferedBytes: String?
     @Option(help: "How long a request that was read waits for room in a stream's full buffers before it gets 503, 0s to 60s (SEGD_ADMISSION_WAIT; default 2s).") var admissionWait: String?
+    @Option(help: "Bytes of recent records kept per stream for tail (SEGD_TAIL_BYTES; default 8MiB).") var tailBytes: String?
+    @Option(help: "Request bytes held in memory at once, node-wide; past it requests get 503 (SEGD_MAX_INFLIGHT_BYTES; default 256MiB).") var maxInflightBytes: String?
+    @Option(help: "A request's headers must arrive within this (SEGD_HEADER_TIMEOUT; default 10s).") var headerTimeout: String?
+    @Option(help: "A request body with no progress for this long is answered 408 (SEGD_BODY_TIMEOUT; default 30s).") var bodyTimeout: String?
+    @Option(help: "An idle keep-alive connection closes after this (SEGD_IDLE_TIMEOUT; default 60s).") var idleTimeout: String?
+    @Option(help: "Connections served at once; past it a connection may only ask /health (SEGD_MAX_CONNECTIONS; default 10000).") var maxConnections: Int?
+    @Option(help: "How long an Idempotency-Key is remembered (SEGD_IDEMPOTENCY_TTL; default 24h).") var idempotencyTtl: String?
+    @Option(help: "Bearer token /metrics asks for; without one, /metrics answers loopback clients only (SEGD_METRICS_TOKEN).") var metricsToken: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (SEGD_LOG_LEVEL; default info).") var logLevel: String?
     @Option(help: "Also append the log lines to this file, e.g. in Elastic Beanstalk's Logging directory (SEGD_LOG_FILE; default stdout only).") var logFile: String?
+
+    /// The time uploads get after the drain delay before they are cut off.
+    static let uploadGrace: Int64 = 5_000_000_000
 
     func run() async throws {
         // Fewer glibc arenas: the cooperative pool's threads would otherwise each keep their own.
@@ -108,9 +92,12 @@ struct Segd: AsyncParsableCommand {
 
         let tenants: TenantDirectory
         let schemas: [String: StreamSchema]
+        let lock: DataDirectoryLock
         do {
             tenants = try loadTenants(settings, logger: logger)
             schemas = try SchemaCatalog.load(directory: settings.schemasDirectory, embeddedIfMissing: settings.schemasDirectoryIsDefault)
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+            lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
@@ -118,6 +105,19 @@ struct Segd: AsyncParsableCommand {
         if schemas.isEmpty {
             logger.warning("no stream schemas found; every POST will answer 404", metadata: ["schemas_dir": "\(settings.schemasDirectory)"])
         }
+
+        var policy = ConnectionPolicy()
+        policy.headerTimeout = .nanoseconds(settings.headerTimeout)
+        policy.bodyTimeout = .nanoseconds(settings.bodyTimeout)
+        policy.idleTimeout = .nanoseconds(settings.idleTimeout)
+        let openFiles = OpenFileLimit.raiseToHardLimit()
+        let usable = max(1, openFiles - OpenFileLimit.reserve(forLimit: openFiles) - policy.healthOnlyConnections)
+        policy.maxConnections = min(settings.maxConnections, usable)
+        if policy.maxConnections < settings.maxConnections {
+            logger.warning("--max-connections lowered to fit the open-files limit", metadata: [
+                "max_connections": "\(policy.maxConnections)", "open_files_limit": "\(openFiles)"])
+        }
+        let connections = ConnectionRegistry(policy: policy)
 
         var options = StreamOptions(node: settings.node)
         options.blockRows = settings.blockRows
@@ -128,10 +128,11 @@ struct Segd: AsyncParsableCommand {
         // With several tenants, none may take all the room: half of it at most.
         options.maxTenantBufferedBytes = tenants.tenants.count > 1 ? settings.maxBufferedBytes / 2 : settings.maxBufferedBytes
         options.admissionWait = settings.admissionWait
+        options.tailBytes = settings.tailBytes
+        options.idempotencyTTL = settings.idempotencyTTL
         let registry: StreamRegistry
         let disk = DiskUsage(dataDirectory: settings.dataDirectory)
         do {
-            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
             let hooks = try HookRunner(hooksDirectory: settings.hooksDirectory, journalDirectory: settings.dataDirectory + "/.hooks",
                                        timeout: TimeInterval(settings.hookTimeout) / 1e9, logger: logger)
             registry = StreamRegistry(dataDirectory: settings.dataDirectory, schemas: schemas, options: options, hooks: hooks, logger: logger)
@@ -145,29 +146,37 @@ struct Segd: AsyncParsableCommand {
         }
 
         let state = ServerState()
-        let api = IngestAPI(registry: registry, tenants: tenants, disk: disk, state: state, settings: settings,
-                            metrics: ServerMetrics(registry: prometheus))
-        let router = Router()
+        let metrics = ServerMetrics(registry: prometheus)
+        let path = IngestPath(registry: registry, limits: tenants.tenants.mapValues(TenantLimits.init), disk: disk,
+                              inflight: InflightBytes(limit: settings.maxInflightBytes), state: state, settings: settings,
+                              metrics: metrics, logger: logger)
+        let api = IngestAPI(path: path, authentication: Authentication(tenants: tenants), registry: registry, state: state,
+                            metrics: metrics, metricsToken: settings.metricsToken, logger: logger)
+        let router = Router(context: SegdRequestContext.self)
         api.addRoutes(to: router)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "segd"),
+            server: .guardedHTTP1(registry: connections),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "segd",
+                                 availableConnectionsDelegate: ConnectionAvailability(registry: connections)),
             onServerRunning: { _ in
                 logger.info("segd listening", metadata: [
                     "host": "\(settings.host)", "port": "\(settings.port)", "data_dir": "\(settings.dataDirectory)",
                     "streams": "\(schemas.keys.sorted().joined(separator: ","))", "node": "\(settings.node)",
+                    "max_connections": "\(connections.policy.maxConnections)", "open_files_limit": "\(openFiles)",
                 ])
             },
             logger: logger
         )
         let storage = StorageService(registry: registry, state: state, disk: disk, flushInterval: settings.flushInterval,
                                      shutdownTimeout: settings.shutdownTimeout, logger: logger)
-        let drain = DrainService(state: state, delay: settings.drainDelay, logger: logger)
-        // Shutdown runs in reverse: drain first, then the HTTP server (in-flight requests finish),
-        // then storage (flush, seal, delete the logs).
+        let drain = DrainService(state: state, connections: connections, delay: settings.drainDelay, uploadGrace: Self.uploadGrace, logger: logger)
+        // Shutdown runs in reverse: drain first, then the HTTP server (requests finish; uploads
+        // still arriving are cut off), then storage (flush, seal, hooks, delete the logs).
         var configuration = ServiceGroupConfiguration(services: [storage, app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .nanoseconds(settings.shutdownTimeout)
         try await ServiceGroup(configuration: configuration).run()
+        withExtendedLifetime(lock) {}
         logger.info("segd stopped cleanly")
     }
 
@@ -209,24 +218,33 @@ struct Segd: AsyncParsableCommand {
         try duration(shutdownTimeout, "SEGD_SHUTDOWN_TIMEOUT", "--shutdown-timeout", &s.shutdownTimeout)
         try duration(drainDelay, "SEGD_DRAIN_DELAY", "--drain-delay", &s.drainDelay)
         try duration(hookTimeout, "SEGD_HOOK_TIMEOUT", "--hook-timeout", &s.hookTimeout)
-        try duration(admissionWait, "SEGD_ADMISSION_WAIT", "--admission-wait", &s.admissionWait)
-        guard (0...60_000_000_000).contains(s.admissionWait) else { throw ValidationError("--admission-wait must be 0s to 60s") }
         try size(minFreeBytes, "SEGD_MIN_FREE_BYTES", "--min-free-bytes", &s.minFreeBytes)
         try size(maxBufferedBytes, "SEGD_MAX_BUFFERED_BYTES", "--max-buffered-bytes", &s.maxBufferedBytes)
+        try duration(admissionWait, "SEGD_ADMISSION_WAIT", "--admission-wait", &s.admissionWait)
+        try size(tailBytes, "SEGD_TAIL_BYTES", "--tail-bytes", &s.tailBytes)
+        try size(maxInflightBytes, "SEGD_MAX_INFLIGHT_BYTES", "--max-inflight-bytes", &s.maxInflightBytes)
+        try duration(headerTimeout, "SEGD_HEADER_TIMEOUT", "--header-timeout", &s.headerTimeout)
+        try duration(bodyTimeout, "SEGD_BODY_TIMEOUT", "--body-timeout", &s.bodyTimeout)
+        try duration(idleTimeout, "SEGD_IDLE_TIMEOUT", "--idle-timeout", &s.idleTimeout)
+        try duration(idempotencyTtl, "SEGD_IDEMPOTENCY_TTL", "--idempotency-ttl", &s.idempotencyTTL)
+        s.metricsToken = value(metricsToken, "SEGD_METRICS_TOKEN")
+        if let text = maxConnections.map(String.init) ?? value(nil, "SEGD_MAX_CONNECTIONS") {
+            guard let n = Int(text) else { throw ValidationError("--max-connections '\(text)' (or SEGD_MAX_CONNECTIONS) is not a whole number") }
+            s.maxConnections = n
+        }
         if let text = blockRows.map(String.init) ?? value(nil, "SEGD_BLOCK_ROWS") {
-            guard let n = Int(text), (1...1_048_576).contains(n) else { throw ValidationError("--block-rows '\(text)' must be 1 to 1048576") }
+            guard let n = Int(text) else { throw ValidationError("--block-rows '\(text)' (or SEGD_BLOCK_ROWS) is not a whole number") }
             s.blockRows = n
         }
         if let text = encodingCandidates.map(String.init) ?? value(nil, "SEGD_ENCODING_CANDIDATES") {
-            guard let n = Int(text), (1...3).contains(n) else { throw ValidationError("--encoding-candidates '\(text)' must be 1, 2 or 3") }
+            guard let n = Int(text) else { throw ValidationError("--encoding-candidates '\(text)' (or SEGD_ENCODING_CANDIDATES) is not a whole number") }
             s.encodingCandidates = n
         }
         if let text = value(logLevel, "SEGD_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level '\(text)' is not one of trace, debug, info, notice, warning, error, critical") }
             s.logLevel = level
         }
-        guard s.flushInterval > 0, s.rotateInterval > 0 else { throw ValidationError("--flush-interval and --rotate-interval must be positive") }
-        guard !s.node.isEmpty else { throw ValidationError("--node-id must not be empty") }
+        try s.validate()
         return s
     }
 

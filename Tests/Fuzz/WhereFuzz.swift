@@ -32,7 +32,7 @@ func whereSegment(_ schema: StreamSchema, blockRows: Int) -> SegmentReader? {
     let encoder = BlockEncoder(compression: .lz4)
     for (i, line) in whereRows.split(separator: "\n").enumerated() {
         guard (try? Array(line.utf8).withUnsafeBytes({ try parser.append(line: $0, number: i + 1) })) != nil else { return nil }
-        if parser.block.isFull(maxRows: blockRows) {
+        if parser.block.rowCount >= blockRows {
             bytes += writer.append(encoder.encode(parser.block))
             parser.block.removeAll()
         }

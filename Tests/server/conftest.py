@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import stat
+
 import pytest
 import requests
 
@@ -41,10 +43,34 @@ APP_SCHEMA = {
 }
 
 
+def slow_down(server, tenant="globex", per_minute=1, burst=10):
+    """Rewrites a (not yet started) server's tenants file: `tenant` gets `per_minute` records a
+    minute and a small burst, so that its bucket stays empty once spent."""
+    tenants = json.loads(server.tenants.read_text())
+    tenants["tenants"][tenant].update(records_per_second=per_minute / 60, burst=burst)
+    server.tenants.write_text(json.dumps(tenants))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=15, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def make_hook(directory, name, script, shell="/bin/sh"):
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!{shell}\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
 def weblog_lines():
@@ -70,8 +96,8 @@ class Segd:
         self.proc = None
         self.log = self.workdir / "segd.log"
 
-    def start(self, extra=(), wait=30):
-        args = [str(BUILD / "segd"), "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data),
+    def start(self, extra=(), wait=30, wrapper=()):
+        args = [*wrapper, str(BUILD / "segd"), "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data),
                 "--schemas-dir", str(self.schemas), "--tenants", str(self.tenants), "--flush-interval", "200ms",
                 *self.extra, *extra]
         env = {**os.environ, **self.env}

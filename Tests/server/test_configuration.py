@@ -129,3 +129,34 @@ def test_the_embedded_example_schema_is_the_shipped_one():
     source = (ROOT / "Sources" / "segd" / "Configuration" / "EmbeddedSchemas.swift").read_text()
     embedded = source.split('#"""\n', 1)[1].split('\n"""#', 1)[0]
     assert json.loads(embedded) == json.loads((ROOT / "schemas" / "weblog.schema.json").read_text())
+
+
+@pytest.mark.parametrize("flag,value,range_text", [
+    ("--max-body", "0", "use 1KiB to 1GiB"),
+    ("--segment-max-bytes", "0", "use 1KiB to 64GiB"),
+    ("--max-buffered-bytes", "0", "use 1MiB to 4294967295B"),
+    ("--max-buffered-bytes", "5GiB", "use 1MiB to 4294967295B"),
+    ("--hook-timeout", "0s", "use 100ms to 1d"),
+    ("--flush-interval", "0s", "use 10ms to 1h"),
+    ("--tail-bytes", "0", "use 64KiB to 1GiB"),
+    ("--max-inflight-bytes", "1MiB", "use 16MiB (--max-body) to 64GiB"),
+    ("--header-timeout", "0s", "use 100ms to 1h"),
+    ("--idempotency-ttl", "0s", "use 1s to 30d"),
+    ("--max-connections", "0", "use 1 to 1000000"),
+    ("--block-rows", "0", "use 1 to 1048576"),
+])
+def test_sizes_and_durations_out_of_range_are_refused_at_start(tmp_path, flag, value, range_text):
+    out = subprocess.run([SEGD, "--port", "0", "--data-dir", str(tmp_path / "data"), flag, value],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and flag in out.stderr and range_text in out.stderr, out.stderr
+    assert not (tmp_path / "data").exists(), "refused before anything starts"
+
+
+@pytest.mark.parametrize("field,value", [("burst", 9.3e18), ("burst", 0.5), ("records_per_second", 1e-300),
+                                         ("records_per_second", 0), ("max_concurrent_requests", 0)])
+def test_tenant_limits_that_would_trap_later_are_refused(tmp_path, field, value):
+    tenants = {"tenants": {"t": {"tokens_sha256": ["a" * 64], "streams": "*", "records_per_second": 10, field: value}}}
+    (tmp_path / "tenants.json").write_text(json.dumps(tenants))
+    out = subprocess.run([SEGD, "--port", "0", "--data-dir", str(tmp_path / "data"), "--tenants", str(tmp_path / "tenants.json")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and field in out.stdout and "out of range" in out.stdout, out.stdout[-2000:]

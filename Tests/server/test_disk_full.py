@@ -60,3 +60,28 @@ def test_a_full_disk_answers_503_keeps_every_acknowledged_record_and_recovers(se
     assert server.stop() == 0
     records = server.records("acme")
     assert sorted(map(json.dumps, records)) == sorted(json.dumps(json.loads(line)) for line in acknowledged)
+
+
+def test_a_stream_that_could_not_recover_on_a_full_disk_recovers_once_space_is_freed(segd, small_fs):
+    server = segd(["--min-free-bytes", "0"], data_dir=small_fs / "data")
+    assert server.post(LINES[:10]).status_code == 200
+    server.kill()  # its records wait in the write-ahead log
+    ballast = small_fs / "ballast"
+    with open(ballast, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    server.start()
+    r = server.post(LINES[10:20])
+    assert r.status_code == 503 and "Retry-After" in r.headers, r.text
+    # Free the space: the stream's recovery runs again by itself, no restart.
+    os.unlink(ballast)
+    deadline = time.time() + 20
+    while (r := server.post(LINES[10:20])).status_code != 200:
+        assert r.status_code == 503 and time.time() < deadline, r.text
+        time.sleep(0.5)
+    assert server.stop() == 0
+    records = server.records("acme")
+    assert sorted(map(json.dumps, records)) == sorted(json.dumps(json.loads(line)) for line in LINES[:20])

@@ -85,14 +85,15 @@ def tool_missing():
 
 
 class MotoServer:
-    """moto_server on 127.0.0.1; `auth` makes it check credentials (none are valid)."""
+    """moto_server on 127.0.0.1; `auth` makes it check credentials and signatures against its IAM
+    users (none exist unless the first `free_actions` requests, which it does not check, make some)."""
 
-    def __init__(self, workdir, auth=False):
+    def __init__(self, workdir, auth=False, free_actions=0):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ}
         if auth:
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(free_actions)
         self.log = Path(workdir) / f"moto-{self.port}.log"
         self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)], env=env,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)

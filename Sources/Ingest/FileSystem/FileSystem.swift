@@ -86,6 +86,9 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
     /// Whether the call failed because nothing is at the path, the one error that means absence.
     public var isNotFound: Bool { code == ENOENT }
 
+    /// Whether the call failed for want of space (ENOSPC, EDQUOT), which freeing space ends.
+    public var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT }
+
     public var description: String { "\(path): \(operation.rawValue) failed: \(String(cString: strerror(code)))" }
 }
 

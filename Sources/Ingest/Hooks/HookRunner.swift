@@ -15,10 +15,13 @@ import SegmentFormat
 /// like Elastic Beanstalk's `publishlogs.d`.
 ///
 /// Each run is a journal file written (and fsynced) before the segment is sealed, so pending runs
-/// survive a crash or restart; it is deleted once the hook succeeds. A hook that fails or passes
-/// its timeout (SIGTERM, then SIGKILL) is logged, counted and retried with exponential backoff
-/// (1 s doubling to 10 min). Hooks run on the runner's own threads, so they never stall ingest.
-/// A hook runs at least once per segment: one cut short by a crash runs again after the restart.
+/// survive a crash or restart; it is deleted once the hook succeeds. A journaled run is queued
+/// once, by its id, however it is found (sealed now, or in the journal at start), so no two
+/// workers ever run it at once. A hook that fails or passes its timeout (its whole process group
+/// gets SIGTERM, then SIGKILL) is logged with the tail of its output, counted and retried with
+/// exponential backoff (1 s doubling to 10 min). Hooks run contained (`HookProcess`) on the
+/// runner's own threads, so they never stall ingest. A hook runs at least once per segment: one
+/// cut short by a crash runs again after the restart.
 public final class HookRunner: @unchecked Sendable {
     /// One pending run of one hook for one segment, as journaled.
     public struct Job: Codable, Sendable, Equatable {
@@ -39,8 +42,12 @@ public final class HookRunner: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var queue: [(id: String, job: Job, due: Date)] = []
+    /// Ids queued or running: a run is never queued twice.
+    private var known: Set<String> = []
     private var running: Set<String> = []
     private var stopped = false
+    /// At shutdown: runs that are due may still start until then.
+    private var startDeadline: Date?
     private var threads: [Thread] = []
 
     public init(hooksDirectory: String?, journalDirectory: String, timeout: TimeInterval, logger: Logger) throws {
@@ -81,9 +88,17 @@ public final class HookRunner: @unchecked Sendable {
     public func submit(_ ids: [String]) {
         let jobs = ids.compactMap { id in read(id).map { (id, $0) } }
         condition.lock()
-        for (id, job) in jobs { queue.append((id, job, Date())) }
+        for (id, job) in jobs { enqueue(id, job, due: Date()) }
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Queues a run unless it is queued or running already. Call with `condition` locked.
+    @discardableResult
+    private func enqueue(_ id: String, _ job: Job, due: Date) -> Bool {
+        guard known.insert(id).inserted else { return false }
+        queue.append((id, job, due))
+        return true
     }
 
     /// Queues every journaled run whose segment still exists (after a restart), and starts
@@ -96,9 +111,8 @@ public final class HookRunner: @unchecked Sendable {
             guard let job = read(id) else { continue }
             if FileManager.default.fileExists(atPath: job.segment) {
                 condition.lock()
-                queue.append((id, job, Date()))
+                if enqueue(id, job, due: Date()) { restored += 1 }
                 condition.unlock()
-                restored += 1
             } else {
                 logger.warning("hook run dropped: its segment is gone", metadata: ["hook": "\(job.hook)", "segment": "\(job.segment)"])
                 unlink(journalPath(id))
@@ -113,15 +127,18 @@ public final class HookRunner: @unchecked Sendable {
         }
     }
 
-    /// Stops the workers, waiting up to `grace` seconds for runs in progress; pending runs stay
-    /// journaled for the next start (a run cut short runs again: hooks run at least once).
+    /// Stops the workers. Until `grace` seconds from now, runs that are due still start (the
+    /// segments sealed at shutdown get their hooks) and runs in progress may finish; what is left
+    /// stays journaled for the next start (a run cut short runs again: hooks run at least once).
     public func stop(grace: TimeInterval = 5) {
         condition.lock()
         defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(grace)
+        startDeadline = deadline
+        condition.broadcast()
+        while (!running.isEmpty || queue.contains { $0.due <= Date() }) && !threads.isEmpty && condition.wait(until: deadline) {}
         stopped = true
         condition.broadcast()
-        let deadline = Date().addingTimeInterval(grace)
-        while !running.isEmpty && condition.wait(until: deadline) {}
     }
 
     /// Runs not yet succeeded (queued or running).
@@ -147,15 +164,15 @@ public final class HookRunner: @unchecked Sendable {
             condition.lock()
             var next: (id: String, job: Job, due: Date)?
             while next == nil {
-                if stopped {
+                let now = Date()
+                if stopped || startDeadline.map({ now >= $0 }) == true {
                     condition.unlock()
                     return
                 }
-                let now = Date()
                 if let i = queue.firstIndex(where: { $0.due <= now }) {
                     next = queue.remove(at: i)
                 } else {
-                    let wake = queue.map(\.due).min() ?? now.addingTimeInterval(60)
+                    let wake = min(queue.map(\.due).min() ?? now.addingTimeInterval(60), startDeadline ?? .distantFuture)
                     _ = condition.wait(until: wake)
                 }
             }
@@ -167,6 +184,7 @@ public final class HookRunner: @unchecked Sendable {
             let outcome = FileManager.default.fileExists(atPath: job.segment) ? run(job, id: id) : .segmentGone
             condition.lock()
             running.remove(id)
+            if !outcome.isRetried { known.remove(id) }
             condition.broadcast()
             condition.unlock()
             Counter(label: "segd_hook_runs_total", dimensions: [("hook", job.hook), ("result", outcome.label)]).increment()
@@ -187,6 +205,7 @@ public final class HookRunner: @unchecked Sendable {
                 ])
                 try? write(job, id: id)
                 condition.lock()
+                // Still in `known`: it goes back in the queue under the same id.
                 queue.append((id, job, Date().addingTimeInterval(delay)))
                 condition.broadcast()
                 condition.unlock()
@@ -200,6 +219,13 @@ public final class HookRunner: @unchecked Sendable {
         case failed(String, String)
         case timedOut(String, String)
 
+        var isRetried: Bool {
+            switch self {
+            case .failed, .timedOut: true
+            case .succeeded, .segmentGone: false
+            }
+        }
+
         var label: String {
             switch self {
             case .succeeded: "ok"
@@ -210,13 +236,10 @@ public final class HookRunner: @unchecked Sendable {
         }
     }
 
-    /// Runs the hook once, waiting at most `timeout`; stdout and stderr go to a file in the
-    /// journal's `output/`, whose tail is logged on failure.
+    /// Runs the hook once, contained (`HookProcess`), waiting at most `timeout`. Its output's
+    /// tail is kept in the journal's `output/` while it runs, logged, and the file deleted.
     private func run(_ job: Job, id: String) -> Outcome {
         guard let hooksDirectory else { return .segmentGone }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: (hooksDirectory as NSString).appendingPathComponent(job.hook))
-        process.arguments = [job.segment]
         var environment = ProcessInfo.processInfo.environment
         environment["SEG_TENANT"] = job.tenant
         environment["SEG_STREAM"] = job.stream
@@ -224,36 +247,19 @@ public final class HookRunner: @unchecked Sendable {
         environment["SEG_ROWS"] = String(job.rows)
         environment["SEG_MIN_TS"] = job.minTimestamp.map { RFC3339.format($0) } ?? ""
         environment["SEG_MAX_TS"] = job.maxTimestamp.map { RFC3339.format($0) } ?? ""
-        process.environment = environment
         let outputPath = (outputDirectory as NSString).appendingPathComponent(id + ".log")
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else { return .failed("cannot open \(outputPath)", "") }
-        defer { try? output.close() }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        do {
-            try process.run()
-        } catch {
-            return .failed("could not start: \(error.localizedDescription)", "")
+        let process = HookProcess(executable: (hooksDirectory as NSString).appendingPathComponent(job.hook), arguments: [job.segment],
+                                  environment: environment, outputPath: outputPath, timeout: timeout)
+        let (ending, output) = process.run()
+        unlink(outputPath)
+        let tail = String(decoding: output.suffix(2000), as: UTF8.self)
+        switch ending {
+        case .exited(0): return .succeeded
+        case let .exited(status): return .failed("exit status \(status)", tail)
+        case let .signalled(signal): return .failed("signal \(signal)", tail)
+        case .timedOut: return .timedOut("timed out after \(timeout) s; its process group was killed", tail)
+        case let .couldNotStart(reason): return .failed("could not start: \(reason)", "")
         }
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            if exited.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                exited.wait()
-            }
-            return .timedOut("timed out after \(timeout) s", tail(of: outputPath))
-        }
-        if process.terminationReason == .exit && process.terminationStatus == 0 { return .succeeded }
-        let how = process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
-        return .failed(how, tail(of: outputPath))
-    }
-
-    private func tail(of path: String) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { return "" }
-        return String(decoding: data.suffix(2000), as: UTF8.self)
     }
 }
 

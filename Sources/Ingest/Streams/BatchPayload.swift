@@ -50,7 +50,10 @@ public struct BatchPayload: Sendable {
         guard (try? r.u8()) == 1, let acceptedAt = try? r.i64(), let records = try? r.u32(), let key = try? r.str16(), !key.isEmpty else {
             return nil
         }
-        return (String(decoding: key, as: UTF8.self), IdempotencyStore.Answer(stream: stream, records: Int(records), acceptedAt: acceptedAt))
+        // The body's fingerprint binds the key to these records, as a live request's claim does.
+        let fingerprint = IdempotencyStore.fingerprint(UnsafeRawBufferPointer(rebasing: raw[r.position...]))
+        return (String(decoding: key, as: UTF8.self),
+                IdempotencyStore.Answer(stream: stream, records: Int(records), acceptedAt: acceptedAt, fingerprint: fingerprint))
     }
 
     /// Calls `body` with the NDJSON body's bytes.

@@ -75,7 +75,14 @@ public final class StreamRegistry: @unchecked Sendable {
         return try slot.get {
             let directory = dataDirectory + "/" + tenant
             try fileSystem.makeDirectories(directory)
-            return try IdempotencyStore(path: directory + "/idempotency-keys", now: Int64(Date().timeIntervalSince1970 * 1e9))
+            // Tenant-level files start with "_", which no stream name can (older builds: idempotency-keys).
+            let path = directory + "/_idempotency"
+            let old = directory + "/idempotency-keys"
+            if try fileSystem.kind(of: path) == nil, try fileSystem.kind(of: old) != nil {
+                try fileSystem.rename(old, to: path, .noReplace)
+                try fileSystem.syncDirectory(directory)
+            }
+            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL)
         }
     }
 
@@ -135,6 +142,26 @@ public final class StreamRegistry: @unchecked Sendable {
 
     /// Bytes of accepted records held in memory on the whole node (`--max-buffered-bytes`).
     public var bufferedBytes: Int { budget.current }
+
+    /// Every tenant's idempotency store opened so far.
+    public var openIdempotencyStores: [(tenant: String, store: IdempotencyStore)] {
+        lock.withLock { Array(idempotency) }.compactMap { tenant, slot in
+            slot.lock.withLock { slot.value.map { (tenant, $0) } }
+        }
+    }
+
+    /// Forgets expired idempotency keys and syncs (or compacts) every tenant's key file.
+    /// Blocking; call it off the event loops.
+    public func expireIdempotencyKeys(now: Int64) {
+        for (tenant, store) in openIdempotencyStores {
+            store.expire(now: now)
+            do {
+                try store.sync()
+            } catch {
+                logger.warning("idempotency keys not yet durable", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
+        }
+    }
 
     /// Flushes every stream and seals the segments whose interval is over (without waiting).
     public func tick(now: Int64) {

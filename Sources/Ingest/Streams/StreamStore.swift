@@ -23,6 +23,10 @@ public struct StreamOptions: Sendable {
     public var admissionWait: Int64 = 2_000_000_000
     /// Records kept for `tail`.
     public var tailCapacity: Int = 10_000
+    /// Bytes of records kept for `tail` (`--tail-bytes`).
+    public var tailBytes: Int = 8 << 20
+    /// How long an idempotency key is remembered (`--idempotency-ttl`, ns).
+    public var idempotencyTTL: Int64 = 24 * 3_600_000_000_000
     /// Encodings compressed per column before the smallest is kept (see `BlockEncoder`).
     public var encodingCandidates: Int = 3
     /// A new write-ahead log generation starts past this size.
@@ -34,9 +38,13 @@ public struct StreamOptions: Sendable {
 }
 
 /// Why a stream takes no records: its recovery refused (damage it will not guess about), or
-/// could not read what it needed. The stream answers 503 until an operator has looked.
+/// could not read or write what it needed. The stream answers 503 until an operator has looked,
+/// or, when recovery stopped only for want of disk space, until a later attempt succeeds.
 public struct StreamRefused: Error, Sendable, CustomStringConvertible {
     public let reason: String
+    /// Recovery stopped for want of space (ENOSPC, EDQUOT): trying again once space is freed is
+    /// exactly what a restart would do for this stream.
+    public var retryable = false
     public var description: String { "the stream did not recover: \(reason)" }
 }
 
@@ -57,6 +65,7 @@ public final class StreamStore: Sendable {
     private let idempotency: IdempotencyStore
     private let wal: WriteAheadLog?
     private let refusal: StreamRefused?
+    private let openedAt = ContinuousClock.now
 
     private init(layout: StreamLayout, schema: StreamSchema, options: StreamOptions, tail: TailBuffer, admission: StreamAdmission,
                  pipeline: SegmentPipeline, idempotency: IdempotencyStore, wal: WriteAheadLog?, refusal: StreamRefused?) {
@@ -86,7 +95,7 @@ public final class StreamStore: Sendable {
         logger[metadataKey: "tenant"] = "\(tenant)"
         logger[metadataKey: "stream"] = "\(stream)"
         let layout = StreamLayout(tenant: tenant, stream: stream, directory: directory)
-        let tail = TailBuffer(capacity: options.tailCapacity)
+        let tail = TailBuffer(capacity: options.tailCapacity, maxBytes: options.tailBytes)
         let admission = StreamAdmission(schema: schema, options: options, tenant: tenant, budget: budget)
         let pipeline = SegmentPipeline(layout: layout, schema: schema, options: options, fileSystem: fileSystem, admission: admission,
                                        idempotency: idempotency, hooks: hooks, logger: logger)
@@ -99,7 +108,7 @@ public final class StreamStore: Sendable {
         } catch let error as StreamRefused {
             refusal = error
         } catch {
-            refusal = StreamRefused(reason: "\(error)")
+            refusal = StreamRefused(reason: "\(error)", retryable: (error as? FileSystemError)?.isOutOfSpace == true)
         }
         if let refusal {
             logger.critical("stream refuses records: its recovery stopped; see the reason, fix or move the named file, and restart",
@@ -166,6 +175,15 @@ public final class StreamStore: Sendable {
     /// Why the stream cannot take records now, if it cannot: its recovery refused, or blocks
     /// cannot be written (disk full).
     public var failure: Error? { refusal ?? admission.storageFailure }
+
+    /// Whether this store's recovery stopped for want of space long enough ago (5 s) that the
+    /// registry should open the stream again.
+    var shouldRetryRecovery: Bool {
+        mayRetryRecovery && ContinuousClock.now - openedAt >= .seconds(5)
+    }
+
+    /// Whether this store's recovery stopped for want of space (a later try may succeed).
+    var mayRetryRecovery: Bool { refusal?.retryable == true }
 
     // MARK: Flushing and shutdown
 

@@ -23,6 +23,8 @@ final class TenantStorage: @unchecked Sendable {
     private let lock = NSLock()
     private var stores: [String: Task<StreamStore, Never>] = [:]
     private var openedStores: [String: StreamStore] = [:]
+    /// The log's batches of a stream whose recovery stopped for want of space, for the next try.
+    private var framesToRetry: [String: [StreamRecovery.Frame]] = [:]
 
     /// The log's directory in a tenant's directory (`_`: never a stream's name).
     static let logDirectory = "_wal"
@@ -91,9 +93,10 @@ final class TenantStorage: @unchecked Sendable {
         return await open(stream: stream, frames: [])
     }
 
-    /// The store of `stream` if it is open already; never waits.
+    /// The store of `stream` if it is open already; never waits. Nil for one whose recovery
+    /// should be tried again (`store` does that).
     func openedStore(_ stream: String) -> StreamStore? {
-        lock.withLock { openedStores[stream] }
+        lock.withLock { openedStores[stream].flatMap { $0.shouldRetryRecovery ? nil : $0 } }
     }
 
     /// The open stores.
@@ -102,12 +105,22 @@ final class TenantStorage: @unchecked Sendable {
     private func open(stream: String, frames: [StreamRecovery.Frame]) async -> StreamStore? {
         guard let schema = schemas[stream] else { return nil }
         let opening: Task<StreamStore, Never> = lock.withLock {
-            if let task = stores[stream] { return task }
+            var frames = frames
+            if let task = stores[stream] {
+                guard openedStores[stream]?.shouldRetryRecovery == true else { return task }
+                // Its recovery stopped for want of space: try again, as a restart would, with the
+                // log's batches it had to replay.
+                openedStores[stream] = nil
+                frames = framesToRetry[stream] ?? []
+            }
             let task = Task { [self] in
                 let store = await StreamStore.open(directory: directory + "/" + stream, tenant: tenant, stream: stream, schema: schema,
                                                    options: options, log: log, frames: frames, idempotency: idempotency, budget: budget,
                                                    hooks: hooks, logger: logger, fileSystem: fileSystem)
-                lock.withLock { openedStores[stream] = store }
+                lock.withLock {
+                    openedStores[stream] = store
+                    framesToRetry[stream] = store.mayRetryRecovery ? frames : nil
+                }
                 return store
             }
             stores[stream] = task

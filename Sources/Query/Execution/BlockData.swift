@@ -1,24 +1,27 @@
 import SegmentFormat
 
 /// One block of one segment while a query looks at it: decodes each column the first time it is
-/// asked for and keeps it, and counts what it decoded (for `--stats` and the pruning tests).
+/// asked for (from the bytes its source read) and keeps it, and counts what it decoded (for
+/// `--stats` and the pruning tests).
 final class BlockData {
-    let reader: SegmentReader
+    let segment: QuerySegment
     let block: Int
     let rowCount: Int
+    private let bytes: SegmentBytes
     private var chunks: [Int: DecodedChunk] = [:]
 
-    init(reader: SegmentReader, block: Int) {
-        self.reader = reader
+    init(segment: QuerySegment, block: Int, bytes: SegmentBytes) {
+        self.segment = segment
         self.block = block
-        self.rowCount = reader.blocks[block].rowCount
+        self.bytes = bytes
+        self.rowCount = segment.blocks[block].rowCount
     }
 
     var decodedChunks: Int { chunks.count }
 
     func chunk(_ column: Int) throws -> DecodedChunk {
         if let c = chunks[column] { return c }
-        let c = try reader.chunk(block: block, column: column)
+        let c = try segment.chunk(block: block, column: column, from: bytes)
         chunks[column] = c
         return c
     }

@@ -76,7 +76,7 @@ enum Evaluator {
     /// A chunk with no values (all null or absent) makes every comparison unknown.
     private static func unknownOrMismatch(_ data: BlockData, _ c: Int) throws -> [UInt8] {
         if case .none = try data.chunk(c).values { return [UInt8](repeating: Truth.unknown.rawValue, count: data.rowCount) }
-        throw QueryError("column '\(data.reader.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
+        throw QueryError("column '\(data.segment.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
     }
 
     /// `value op literal` for every row: one loop per operator, so the comparison is not decided

@@ -29,7 +29,9 @@ public final class QueryRunner {
     /// A segment opened for the query.
     struct Source {
         let path: String
-        let reader: SegmentReader
+        let segment: QuerySegment
+        /// The chunks its blocks need.
+        let plan: ReadPlan
         let filter: BoundExpression?
         let timestamp: Int?
         /// Column of each output field (nil: the segment lacks it).
@@ -57,14 +59,14 @@ public final class QueryRunner {
         var otherError: String?
     }
 
-    /// Runs the query over `readers` (path and opened segment, in output order). Throws
-    /// `QueryError` for a query that cannot run, `FormatError` on a damaged block under `strict`,
-    /// `ByteSink.OutputClosed` when the output goes away.
-    public func run(_ readers: [(path: String, reader: SegmentReader)]) throws {
-        statistics.segments = readers.count
-        try checkFields(readers)
-        let outputFields = query.select ?? Self.allFields(readers)
-        let sources = try readers.map { try source($0.path, $0.reader, outputFields: outputFields) }
+    /// Runs the query over `segments` (in output order). Throws `QueryError` for a query that cannot
+    /// run, `FormatError` on a damaged block under `strict`, `ByteSink.OutputClosed` when the output
+    /// goes away, and what a segment's source throws when its bytes cannot be read.
+    public func run(_ segments: [QuerySegment]) throws {
+        statistics.segments = segments.count
+        try checkFields(segments)
+        let outputFields = query.select ?? Self.allFields(segments)
+        let sources = try segments.map { try source($0, outputFields: outputFields) }
         let header = query.isAggregate ? (query.count && query.groupBy.isEmpty && query.aggregates.isEmpty ? ["count"] : query.groupBy + query.aggregates.map(\.text)) : outputFields
         let writer = ResultWriter(format: query.format, header: header, sink: sink)
         writer.writeHeader()
@@ -72,7 +74,7 @@ public final class QueryRunner {
         var tasks: [Task] = []
         var footerCount = 0
         for (s, source) in sources.enumerated() {
-            let reader = source.reader
+            let reader = source.segment
             if query.since != nil || query.until != nil {
                 guard source.timestamp != nil else {
                     report("\(source.path): the stream has no timestamp, so --since/--until match none of its rows")
@@ -117,11 +119,17 @@ public final class QueryRunner {
         let progress = Progress(total: tasks.count)
         // With a limit, one block at a time: later blocks are never read once the limit is met.
         let step = query.limit != nil && !query.isAggregate ? 1 : window
+        let feed = BlockFeed(tasks.map { task in
+            let source = sources[task.source]
+            return BlockFeed.Item(segment: source.segment,
+                                  ranges: source.plan.ranges(source.segment.layout, block: task.block, insideTimeRange: task.insideTimeRange))
+        }, lookahead: step == 1 ? 1 : 4096)
         var start = 0
         while start < tasks.count && emitted < limit {
             let batch = Array(tasks[start..<min(start + step, tasks.count)])
             start += batch.count
-            let results = run(batch, sources: sources, outputFields: outputFields, remaining: limit - emitted)
+            let inputs = try batch.map { _ in try feed.next() }
+            let results = run(batch, inputs: inputs, sources: sources, outputFields: outputFields, remaining: limit - emitted)
             for (task, result) in zip(batch, results) {
                 statistics.chunksDecoded += result.chunks
                 if let error = result.error ?? result.otherError.map({ FormatError($0) }) {
@@ -172,24 +180,24 @@ public final class QueryRunner {
     private lazy var buffers: [ByteSink] = (0..<window).map { _ in ByteSink(flushThreshold: .max) }
 
     /// Reads `batch` on every core; results in batch order.
-    private func run(_ batch: [Task], sources: [Source], outputFields: [String], remaining: Int) -> [TaskResult] {
+    private func run(_ batch: [Task], inputs: [SegmentBytes], sources: [Source], outputFields: [String], remaining: Int) -> [TaskResult] {
         let slots = ResultSlots(count: batch.count)
         let query = self.query
         let buffers = SendableBox(self.buffers)
         DispatchQueue.concurrentPerform(iterations: batch.count) { i in
             let buffer = buffers.value[i]
             buffer.reset()
-            slots.set(i, Self.process(batch[i], sources[batch[i].source], query: query, outputFields: outputFields,
+            slots.set(i, Self.process(batch[i], sources[batch[i].source], input: inputs[i], query: query, outputFields: outputFields,
                                       remaining: remaining, buffer: buffer))
         }
         return slots.results
     }
 
     /// Evaluates one block: the rows it keeps, rendered or counted or grouped.
-    static func process(_ task: Task, _ source: Source, query: Query, outputFields: [String], remaining: Int,
+    static func process(_ task: Task, _ source: Source, input: SegmentBytes, query: Query, outputFields: [String], remaining: Int,
                         buffer: ByteSink) -> TaskResult {
         var result = TaskResult()
-        let data = BlockData(reader: source.reader, block: task.block)
+        let data = BlockData(segment: source.segment, block: task.block, bytes: input)
         do {
             var condition = source.filter
             if !task.insideTimeRange, let ts = source.timestamp {
@@ -229,7 +237,7 @@ public final class QueryRunner {
     }
 
     private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {
-        let columns = source.reader.header.columns
+        let columns = source.segment.header.columns
         func column(_ c: Int?) throws -> BlockAggregation.Column? {
             try c.map { (try data.chunk($0), columns[$0].type) }
         }
@@ -239,7 +247,7 @@ public final class QueryRunner {
 
     private static func render(_ data: BlockData, _ source: Source, query: Query, outputFields: [String],
                                selection: [UInt8]?, limit: Int, into sink: ByteSink) throws -> Int {
-        let columns = source.reader.header.columns
+        let columns = source.segment.header.columns
         let rows = 0..<data.rowCount
         if query.format == .ndjson {
             // Whole records (every column, unknown fields too) unless --select names the fields.
@@ -260,7 +268,7 @@ public final class QueryRunner {
 
     /// The output fields of the selected rows, as values.
     private static func selectedRows(_ data: BlockData, _ source: Source, selection: [UInt8]?, limit: Int) throws -> [[Value]] {
-        let columns = source.reader.header.columns
+        let columns = source.segment.header.columns
         var cursors: [ColumnCursor?] = []
         for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) }) }
         var rows: [[Value]] = []
@@ -280,9 +288,10 @@ public final class QueryRunner {
     // MARK: Planning
 
     /// Checks that every field the query names exists in some segment, with one type everywhere.
-    private func checkFields(_ readers: [(path: String, reader: SegmentReader)]) throws {
+    private func checkFields(_ readers: [QuerySegment]) throws {
         var types: [String: (ColumnType, String)] = [:]
-        for (path, reader) in readers {
+        for reader in readers {
+            let path = reader.name
             for c in reader.header.columns where c.type != .extra && query.fields.contains(c.name) {
                 if let (type, firstPath) = types[c.name], type != c.type {
                     throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately",
@@ -294,7 +303,7 @@ public final class QueryRunner {
         if !readers.isEmpty {
             for field in query.fields where types[field] == nil {
                 let known = Self.allFields(readers)
-                let extras = readers.contains { $0.reader.header.columns.last?.type == .extra }
+                let extras = readers.contains { $0.header.columns.last?.type == .extra }
                 throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))"
                                  + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""),
                                  conditionField: query.filter?.fields.contains(field) == true ? field : nil)
@@ -303,17 +312,18 @@ public final class QueryRunner {
     }
 
     /// Field names of all segments, in first-seen order (the extra column left out).
-    static func allFields(_ readers: [(path: String, reader: SegmentReader)]) -> [String] {
+    static func allFields(_ readers: [QuerySegment]) -> [String] {
         var seen = Set<String>()
         var names: [String] = []
-        for (_, reader) in readers {
+        for reader in readers {
             for c in reader.header.columns where c.type != .extra && seen.insert(c.name).inserted { names.append(c.name) }
         }
         return names
     }
 
-    private func source(_ path: String, _ reader: SegmentReader, outputFields: [String]) throws -> Source {
-        let columns = reader.header.columns
+    private func source(_ segment: QuerySegment, outputFields: [String]) throws -> Source {
+        let path = segment.name
+        let columns = segment.header.columns
         func index(_ name: String) -> Int? { columns.firstIndex { $0.name == name && $0.type != .extra } }
         for a in query.aggregates {
             guard let f = a.field, let c = index(f) else { continue }
@@ -322,9 +332,9 @@ public final class QueryRunner {
                 throw QueryError("--agg \(a.text): field '\(f)' is \(BoundExpression.describe(type)) in \(path); sum and avg need numbers")
             }
         }
-        return Source(path: path, reader: reader,
+        return Source(path: path, segment: segment, plan: ReadPlan(query: query, header: segment.header),
                       filter: try query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) },
-                      timestamp: reader.header.timestampColumn,
+                      timestamp: segment.header.timestampColumn,
                       output: outputFields.map(index),
                       groupColumns: query.groupBy.map(index),
                       aggregateColumns: query.aggregates.map { $0.field.flatMap(index) })

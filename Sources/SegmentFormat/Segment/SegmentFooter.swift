@@ -61,15 +61,32 @@ public struct SegmentFooter: Sendable, Equatable {
     /// Reads the footer at the end of `file`, whose header ends at `headerEnd`. Returns the footer
     /// and the offset where its body starts (the end of the last block).
     static func decode(_ file: UnsafeRawBufferPointer, headerEnd: Int, columns: [ColumnDescriptor]) throws -> (SegmentFooter, Int) {
-        let size = file.count
-        guard size >= headerEnd + FormatConstants.footerTrailerSize else { throw FormatError("file ends before a footer") }
-        guard file[(size - 4)...].elementsEqual(FormatConstants.trailerMagic) else { throw FormatError("no trailing magic: the segment was not sealed") }
-        var t = ByteReader(file, position: size - FormatConstants.footerTrailerSize, context: "footer trailer")
+        try decode(tail: file, fileSize: file.count, headerEnd: headerEnd, columns: columns)
+    }
+
+    /// The footer's whole length (body and trailer) from `trailer`, a sealed segment's last
+    /// `FormatConstants.footerTrailerSize` bytes (or more), so a reader of a remote file knows how
+    /// much of its end to fetch.
+    public static func encodedLength(trailer: UnsafeRawBufferPointer) throws -> Int {
+        guard trailer.count >= FormatConstants.footerTrailerSize else { throw FormatError("file ends before a footer") }
+        guard trailer[(trailer.count - 4)...].elementsEqual(FormatConstants.trailerMagic) else { throw FormatError("no trailing magic: the segment was not sealed") }
+        var t = ByteReader(trailer, position: trailer.count - 8, context: "footer trailer")
+        return Int(try t.u32()) + FormatConstants.footerTrailerSize
+    }
+
+    /// Reads the footer from `tail`, the last `tail.count` bytes of a segment of `fileSize` bytes
+    /// (at least `encodedLength(trailer:)` of them), whose header ends at `headerEnd`. Returns the
+    /// footer and the file offset where its body starts (the end of the last block).
+    public static func decode(tail: UnsafeRawBufferPointer, fileSize size: Int, headerEnd: Int, columns: [ColumnDescriptor]) throws -> (SegmentFooter, Int) {
+        guard size >= headerEnd + FormatConstants.footerTrailerSize, tail.count <= size else { throw FormatError("file ends before a footer") }
+        let length = try encodedLength(trailer: tail) - FormatConstants.footerTrailerSize
+        var t = ByteReader(tail, position: tail.count - FormatConstants.footerTrailerSize, context: "footer trailer")
         let crc = try t.u32()
-        let length = Int(try t.u32())
         let start = size - FormatConstants.footerTrailerSize - length
         guard start >= headerEnd else { throw FormatError("footer length \(length) runs past the header") }
-        let body = UnsafeRawBufferPointer(rebasing: file[start..<(start + length)])
+        guard start >= size - tail.count else { throw FormatError("footer of \(length) bytes starts before the bytes given") }
+        let tailStart = start - (size - tail.count)
+        let body = UnsafeRawBufferPointer(rebasing: tail[tailStart..<(tailStart + length)])
         guard Checksum.crc32(body) == crc else { throw FormatError("footer checksum mismatch") }
 
         var r = ByteReader(body, context: "footer")

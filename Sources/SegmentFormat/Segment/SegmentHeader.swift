@@ -57,6 +57,17 @@ public struct SegmentHeader: Sendable, Equatable {
         return out.bytes
     }
 
+    /// The header's whole length from `preamble`, a segment's first
+    /// `FormatConstants.headerPreambleSize` bytes (or more), so a reader of a remote file knows how
+    /// much of its start to fetch.
+    public static func encodedLength(preamble: UnsafeRawBufferPointer) throws -> Int {
+        guard preamble.count >= FormatConstants.headerPreambleSize, preamble.prefix(4).elementsEqual(FormatConstants.headerMagic) else {
+            throw FormatError("not a segment file (bad magic)")
+        }
+        var r = ByteReader(preamble, position: 8, context: "header")
+        return FormatConstants.headerPreambleSize + Int(try r.u32()) + 4
+    }
+
     /// Reads a header from the start of `file`; returns it and the offset just past it.
     public static func decode(_ file: UnsafeRawBufferPointer) throws -> (SegmentHeader, Int) {
         var r = ByteReader(file, context: "header")

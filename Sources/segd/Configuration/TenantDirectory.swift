@@ -124,12 +124,20 @@ struct TenantDirectory: Sendable {
                 }
                 streams = Set(list)
             }
-            guard entry.records_per_second > 0 else {
-                throw LoadError(description: "\(path): tenant '\(name)': records_per_second must be positive")
+            // Bounds that keep the token bucket's arithmetic (waits in seconds, token counts) in range.
+            func check(_ field: String, _ value: Double, _ range: ClosedRange<Double>) throws {
+                guard range.contains(value) else {
+                    throw LoadError(description: "\(path): tenant '\(name)': \(field) \(value) is out of range: use \(range.lowerBound) to \(Int(range.upperBound))")
+                }
             }
+            try check("records_per_second", entry.records_per_second, 0.001 ... 1e9)
+            let burst = entry.burst ?? max(entry.records_per_second, 1)
+            try check("burst", burst, 1 ... 1e9)
+            let concurrency = entry.max_concurrent_requests ?? 64
+            try check("max_concurrent_requests", Double(concurrency), 1 ... 100_000)
+            if let quota = entry.disk_quota_bytes { try check("disk_quota_bytes", Double(quota), 0 ... 9e18) }
             tenants[name] = Tenant(name: name, streams: streams, recordsPerSecond: entry.records_per_second,
-                                   burst: max(entry.burst ?? entry.records_per_second, 1), diskQuota: entry.disk_quota_bytes,
-                                   maxConcurrentRequests: max(entry.max_concurrent_requests ?? 64, 1))
+                                   burst: burst, diskQuota: entry.disk_quota_bytes, maxConcurrentRequests: concurrency)
         }
         self.tenants = tenants
         self.tokenDigests = digests

@@ -3,7 +3,8 @@ import Metrics
 import Prometheus
 
 /// segd's Prometheus metrics: records and bytes accepted (by tenant and stream) and rejected (by
-/// tenant and reason), request latency, buffered and write-ahead-log bytes. The storage layer
+/// tenant and reason), request latency, buffered, write-ahead-log and tail bytes, idempotency
+/// keys held; connections and in-flight request bytes come from the HTTP layer. The storage layer
 /// adds its own through swift-metrics: fsync latency, block flushes, segments sealed, hook runs
 /// and failures.
 final class ServerMetrics: Sendable {
@@ -44,10 +45,15 @@ final class ServerMetrics: Sendable {
     /// Samples the gauges (buffered bytes per stream, log bytes per tenant) just before an export.
     func updateGauges(registry streams: StreamRegistry) {
         for store in streams.allStores {
-            Gauge(label: "segd_buffered_bytes", dimensions: [("tenant", store.tenant), ("stream", store.stream)]).record(store.buffered)
+            let dimensions = [("tenant", store.tenant), ("stream", store.stream)]
+            Gauge(label: "segd_buffered_bytes", dimensions: dimensions).record(store.buffered)
+            Gauge(label: "segd_tail_bytes", dimensions: dimensions).record(store.tail.heldBytes)
         }
         for (tenant, bytes) in streams.logBytes {
             Gauge(label: "segd_wal_bytes", dimensions: [("tenant", tenant)]).record(bytes)
+        }
+        for (tenant, keys) in streams.openIdempotencyStores {
+            Gauge(label: "segd_idempotency_keys", dimensions: [("tenant", tenant)]).record(keys.count)
         }
         Gauge(label: "segd_hook_runs_pending").record(streams.hooks.pendingCount)
     }

@@ -51,7 +51,7 @@ struct StreamFixture {
     func openTenant() async throws -> TenantStorage {
         let logger = Logger(label: "test")
         let hooks = try HookRunner(hooksDirectory: nil, journalDirectory: root + "/.hooks", timeout: 5, logger: logger)
-        let keys = try IdempotencyStore(path: root + "/keys", now: 0)
+        let keys = try IdempotencyStore(path: root + "/keys")
         let budget = BufferBudget(limit: options.maxBufferedBytes, tenantLimit: options.maxTenantBufferedBytes, wait: options.admissionWait)
         return try await TenantStorage.open(tenant: "t", directory: root + "/t", schemas: ["app": Self.schema, "other": Self.schema],
                                             options: options, idempotency: keys, budget: budget, hooks: hooks, logger: logger,

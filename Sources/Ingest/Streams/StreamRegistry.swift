@@ -82,7 +82,7 @@ public final class StreamRegistry: @unchecked Sendable {
                 try fileSystem.rename(old, to: path, .noReplace)
                 try fileSystem.syncDirectory(directory)
             }
-            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL)
+            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL, fileSystem: fileSystem)
         }
     }
 

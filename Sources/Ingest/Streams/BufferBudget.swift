@@ -43,7 +43,8 @@ final class BufferBudget: @unchecked Sendable {
     var current: Int { lock.withLock { held } }
 
     /// Holds `bytes` for `tenant`, waiting up to `wait` for room behind the requests that waited
-    /// first; nil once held, `.buffersFull` when there was no room in time (or never can be).
+    /// first; nil once held, `.buffersFull` when there was no room in time (or never can be: more
+    /// than `tenantLimit`, which callers avoid by charging at most that).
     func reserve(_ bytes: Int, tenant: String) async -> StoreRefusal? {
         let immediate: StoreRefusal?? = lock.withLock {
             if bytes > tenantLimit { return .some(.buffersFull) }

@@ -138,7 +138,9 @@ final class StreamAdmission: @unchecked Sendable {
     /// to `admissionWait` for it (behind the requests that waited first); throws `StoreRefusal`.
     func reserve(bodyBytes: Int) async throws(StoreRefusal) -> BufferReservation {
         guard !lock.withLock({ closed }) else { throw .closed }
-        let bytes = BufferReservation.bytes(forBody: bodyBytes)
+        // A request larger than its tenant's share is charged the whole share: it waits until its
+        // tenant holds nothing, then goes alone (a body under --max-body is never refused for size).
+        let bytes = min(BufferReservation.bytes(forBody: bodyBytes), budget.tenantLimit)
         if let refused = await budget.reserve(bytes, tenant: tenant) { throw refused }
         lock.withLock { bufferedBytes += bytes }
         return BufferReservation(bytes: bytes, admission: self)

@@ -90,7 +90,11 @@ public final class StreamRegistry: @unchecked Sendable {
     func storage(tenant: String) async throws -> TenantStorage? {
         guard StreamSchema.isValidName(tenant), let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
         let opening: Task<TenantStorage?, Never> = lock.withLock {
-            if let task = openings[tenant] { return task }
+            if let task = openings[tenant] {
+                guard opened[tenant]?.shouldRetryRecovery == true else { return task }
+                // Its log stopped recovering for want of space: try again, as a restart would.
+                opened[tenant] = nil
+            }
             let task = Task { [self] () -> TenantStorage? in
                 do {
                     let storage = try await TenantStorage.open(tenant: tenant, directory: dataDirectory + "/" + tenant, schemas: schemas,
@@ -123,7 +127,7 @@ public final class StreamRegistry: @unchecked Sendable {
 
     /// The store of `tenant`'s `stream` if it is open already; never waits (nil while it opens).
     public func openedStore(tenant: String, stream: String) -> StreamStore? {
-        lock.withLock { opened[tenant] }?.openedStore(stream)
+        lock.withLock { opened[tenant].flatMap { $0.shouldRetryRecovery ? nil : $0 } }?.openedStore(stream)
     }
 
     private var tenantsOpened: [TenantStorage] {

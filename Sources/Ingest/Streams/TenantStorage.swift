@@ -72,7 +72,8 @@ final class TenantStorage: @unchecked Sendable {
         } catch {
             logger.critical("the tenant's write-ahead log did not recover; every stream of the tenant refuses records until it is fixed",
                             metadata: ["directory": "\(logPath)", "reason": "\(error)"])
-            log = .failure(StreamRefused(reason: "the tenant's write-ahead log: \(error)"))
+            log = .failure(StreamRefused(reason: "the tenant's write-ahead log: \(error)",
+                                         retryable: (error as? FileSystemError)?.isOutOfSpace == true))
         }
         let storage = TenantStorage(tenant: tenant, directory: directory, schemas: schemas, options: options, idempotency: idempotency,
                                     budget: budget, hooks: hooks, logger: logger, fileSystem: fileSystem, log: log)
@@ -127,6 +128,15 @@ final class TenantStorage: @unchecked Sendable {
             return task
         }
         return await opening.value
+    }
+
+    private let openedAt = ContinuousClock.now
+
+    /// Whether the tenant's log stopped recovering for want of space long enough ago (5 s) that
+    /// the registry should open the tenant again (no stream of it touched the disk meanwhile).
+    var shouldRetryRecovery: Bool {
+        guard case let .failure(refusal) = log else { return false }
+        return refusal.retryable && ContinuousClock.now - openedAt >= .seconds(5)
     }
 
     /// Bytes in the tenant's log files.

@@ -168,8 +168,9 @@ public final class IdempotencyStore: @unchecked Sendable {
         enum Plan { case append([UInt8]), rewrite([UInt8]) }
         // `covered`: how many bytes at the front of `unwritten` this I/O makes durable.
         let (plan, covered): (Plan?, Int) = lock.withLock {
-            // At most twice the live lines (plus a few) stay in the file.
-            let compact = deadLines > 64 && deadLines > answers.count
+            // At most twice the live lines (plus a few) stay in the file, and none once no key
+            // is live (however slowly the keys expired).
+            let compact = (deadLines > 64 && deadLines > answers.count) || (deadLines > 0 && answers.isEmpty)
             if mustRewrite || compact {
                 var all: [UInt8] = []
                 for (key, answer) in answers { all.append(contentsOf: Self.line(key, answer)) }

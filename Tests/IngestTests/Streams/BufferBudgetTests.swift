@@ -43,6 +43,19 @@ struct BufferBudgetTests {
         _ = await tenant.shutdown()
     }
 
+    @Test func aRequestLargerThanItsTenantsShareGoesAloneInsteadOfBeingRefused() async throws {
+        var f = try StreamFixture(blockRows: 1_000_000)
+        f.options.maxBufferedBytes = 2_000
+        f.options.maxTenantBufferedBytes = 2_000
+        let opened = try await f.open()
+        let body = StreamFixture.body(0..<100)
+        #expect(BufferReservation.bytes(forBody: body.count) > 2_000)
+        let batch = try body.withUnsafeBytes { raw throws(RecordError) in try opened.store.prepare(raw, idempotencyKey: nil, now: 0) }
+        try await opened.store.commit(batch)
+        #expect(opened.store.buffered == 2_000, "charged the whole share")
+        #expect(await opened.shutdown())
+    }
+
     @Test func roomTakenBeforeParsingIsGivenBackByEveryFailure() async throws {
         var f = try StreamFixture(blockRows: 1_000_000)
         f.options.maxBufferedBytes = 10_000

@@ -72,6 +72,11 @@ struct Segd: AsyncParsableCommand {
     func run() async throws {
         // Fewer glibc arenas: the cooperative pool's threads would otherwise each keep their own.
         mallopt(M_ARENA_MAX, 2)
+        // A fixed mmap threshold: blocks of 256 KiB or more (request bodies, column buffers) are
+        // mapped, and unmapped when freed. By default glibc raises the threshold each time such a
+        // block is freed (up to 32 MiB) and then keeps freed bodies in its heap: peak RSS with
+        // 1,000-record flights bodies at 64 connections was 152-155 MiB, 121-131 with this.
+        mallopt(M_MMAP_THRESHOLD, 256 << 10)
         let settings = try resolve(environment: ProcessInfo.processInfo.environment)
         var logFile: Int32 = -1
         if let path = settings.logFile {

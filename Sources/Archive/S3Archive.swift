@@ -9,6 +9,7 @@ public final class S3Archive: Sendable {
     public let cache: FooterCache?
     public let statistics = ArchiveStatistics()
     let hints = LayoutSizeHints()
+    let wholeObjects = ByteBudget(S3SegmentSource.wholeObjectBudget)
 
     public init(client: S3Client, cache: FooterCache?) {
         self.client = client
@@ -16,12 +17,14 @@ public final class S3Archive: Sendable {
     }
 
     /// The segments under `location` that can hold records in `[since, until)` (`ArchiveListing`),
-    /// in key order.
-    public func sources(_ location: S3Location, since: Int64?, until: Int64?, lookbackHours: Int) async throws -> [S3SegmentSource] {
+    /// in key order; `estimate` says what the query will read of each (nil: not known).
+    public func sources(_ location: S3Location, since: Int64?, until: Int64?, lookbackHours: Int,
+                        estimate: ReadPlan.Estimate? = nil) async throws -> [S3SegmentSource] {
         let listing = ArchiveListing(client: client, since: since, until: until, lookbackHours: lookbackHours)
         return try await listing.entries(location).map { entry in
             S3SegmentSource(location: S3Location(bucket: location.bucket, key: entry.key), size: entry.size, etag: entry.etag,
-                            client: client, cache: cache, hints: hints, statistics: statistics)
+                            client: client, cache: cache, hints: hints, statistics: statistics,
+                            estimate: estimate, budget: wholeObjects)
         }
     }
 

@@ -12,6 +12,11 @@ import SegmentFormat
 /// and pieces larger than `maxRequestBytes` are split, so large reads run in parallel. Every GET
 /// after the first names the object's ETag (`If-Match`), so bytes of two versions never mix. An
 /// object without a valid footer is fetched whole and its complete blocks recovered.
+///
+/// When the query reads nearly all of a segment (`wholeObjectShare` of the stream's first one, by
+/// its `ReadPlan.Estimate`), the stream's later segments are each read whole with one GET instead
+/// of a header, a footer and chunk ranges, and kept in memory (within `wholeObjectBudget`) until
+/// the query reads them.
 public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
     /// Two chunk ranges are fetched as one when the bytes between them are at most `coalesceGap`
     /// and, with the gaps already joined, at most `coalesceWaste` of the chunk bytes they join.
@@ -24,6 +29,13 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
     public static let coalesceWaste = 0.25
     /// Largest single GET: splits big reads so they proceed in parallel.
     public static let maxRequestBytes = 8 << 20
+    /// A segment is read whole when the query needs at least this share of its stream's first
+    /// one: then the whole is at most 1.25x the bytes needed (the target is 1.3x), and one request
+    /// replaces three or four, which is what time on a store is made of (a full decode of 365
+    /// daily segments sent three GETs per segment, ranged; read whole, one).
+    public static let wholeObjectShare = 0.8
+    /// Bytes of whole objects one command holds at most (`ByteBudget`); beyond, reads are ranged.
+    public static let wholeObjectBudget = 256 << 20
 
     public let location: S3Location
     public var name: String { location.description }
@@ -31,13 +43,16 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
     private let cache: FooterCache?
     private let hints: LayoutSizeHints
     private let statistics: ArchiveStatistics
+    private let estimate: ReadPlan.Estimate?
+    private let budget: ByteBudget
     private let listedSize: Int?
     private let lock = NSLock()
     private var etag: String?
 
-    /// The object at `location`; `size` and `etag` when a listing gave them.
+    /// The object at `location`; `size` and `etag` when a listing gave them; `estimate`, the chunk
+    /// bytes the query will read of a layout, when the command knows it.
     init(location: S3Location, size: Int?, etag: String?, client: S3Client, cache: FooterCache?,
-         hints: LayoutSizeHints, statistics: ArchiveStatistics) {
+         hints: LayoutSizeHints, statistics: ArchiveStatistics, estimate: ReadPlan.Estimate?, budget: ByteBudget) {
         self.location = location
         self.listedSize = size
         self.etag = etag.flatMap { $0.isEmpty ? nil : $0 }
@@ -45,6 +60,8 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
         self.cache = cache
         self.hints = hints
         self.statistics = statistics
+        self.estimate = estimate
+        self.budget = budget
     }
 
     private var knownETag: String? {
@@ -81,10 +98,17 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
             return layout
         }
         let stream = self.stream
-        let guess = await hints.sizes(for: stream)
+        let guess = await hints.hint(for: stream)
         do {
-            let (layout, entry) = try await fetchLayout(headerGuess: guess.header, footerGuess: guess.footer)
-            await hints.learned(stream: stream, header: entry.header.count, footer: entry.footer.count)
+            let (layout, entry): (SegmentLayout, FooterCache.Entry)
+            if let size = listedSize, let share = guess.share, share >= Self.wholeObjectShare, size <= Self.maxRequestBytes,
+               budget.reserve(size) {
+                (layout, entry) = try await fetchWhole(size: size)
+            } else {
+                (layout, entry) = try await fetchLayout(headerGuess: guess.header, footerGuess: guess.footer)
+            }
+            let share = estimate.map { Double(entry.header.count + entry.footer.count + $0(layout)) / Double(max(1, layout.size)) }
+            await hints.learned(stream: stream, header: entry.header.count, footer: entry.footer.count, share: layout.isSealed ? share : nil)
             statistics.update {
                 $0.cacheMisses += 1
                 $0.objects += 1
@@ -111,6 +135,20 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
         let answer = try await client.get(bucket: location.bucket, key: location.key, range: range, ifMatch: knownETag)
         try check(answer.etag)
         return answer
+    }
+
+    /// The whole object of `size` bytes with one GET, its layout keeping its bytes for the reads.
+    private func fetchWhole(size: Int) async throws -> (SegmentLayout, FooterCache.Entry) {
+        let whole = try await get(.bytes(0..<size))
+        guard whole.objectSize == size, whole.offset == 0, whole.bytes.count == size else {
+            throw S3Error(.objectChanged, location, "the object changed size while it was being read; run the command again")
+        }
+        let reader = try SegmentReader(data: SegmentData(whole.bytes))
+        let layout = SegmentLayout(reader, keepingFile: true)
+        guard layout.isSealed else { return (layout, FooterCache.Entry(size: size, header: [], footer: [])) }
+        let footerLength = try whole.bytes.withUnsafeBytes { try SegmentLayout.footerLength(tail: $0) }
+        return (layout, FooterCache.Entry(size: size, header: Array(whole.bytes.prefix(layout.headerEnd)),
+                                          footer: Array(whole.bytes.suffix(footerLength))))
     }
 
     private func fetchLayout(headerGuess: Int, footerGuess: Int) async throws -> (SegmentLayout, FooterCache.Entry) {
@@ -185,7 +223,11 @@ public final class S3SegmentSource: SegmentSource, @unchecked Sendable {
     }
 
     public func read(_ ranges: [Range<Int>], of layout: SegmentLayout) async throws -> SegmentBytes {
-        if let whole = layout.wholeFile { return SegmentBytes(wholeFile: whole) }
+        if let whole = layout.wholeFile {
+            // A sealed segment read whole (not one recovered, all of which counted as needed).
+            if layout.isSealed { statistics.update { $0.bytesNeeded += ranges.reduce(0) { $0 + $1.count } } }
+            return SegmentBytes(wholeFile: whole)
+        }
         statistics.update { $0.bytesNeeded += ranges.reduce(0) { $0 + $1.count } }
         var pieces: [Range<Int>] = []
         for r in Self.coalesce(ranges) {

@@ -103,7 +103,7 @@ struct CatCommand: ParsableCommand {
         let inputs = SegmentInputs(options: s3)
         defer { inputs.shutdown() }
         do {
-            let sources = try inputs.sources(paths, since: query.since, until: query.until, note: printError)
+            let sources = try inputs.sources(paths, since: query.since, until: query.until, estimate: ReadPlan.estimate(query), note: printError)
             let segments = try inputs.open(sources) { name, error in
                 printError("\(name): \(error)")
                 damaged = true

@@ -28,16 +28,18 @@ final class SegmentInputs {
         return made
     }
 
-    /// The sources of `paths`. `s3://` paths are listed within `[since, until)`. A path without a
-    /// segment is reported through `note` and adds nothing.
-    func sources(_ paths: [String], since: Int64? = nil, until: Int64? = nil, note: (String) -> Void = { _ in }) throws -> [any SegmentSource] {
+    /// The sources of `paths`. `s3://` paths are listed within `[since, until)`; `estimate` says
+    /// what a query reads of each segment. A path without a segment is reported through `note`
+    /// and adds nothing.
+    func sources(_ paths: [String], since: Int64? = nil, until: Int64? = nil, estimate: ReadPlan.Estimate? = nil,
+                 note: (String) -> Void = { _ in }) throws -> [any SegmentSource] {
         var sources: [any SegmentSource] = []
         for path in paths {
             if path.hasPrefix("s3://") {
                 guard let location = S3Location(path) else { throw S3ConfigurationError("\(path): not an s3://BUCKET/KEY address with a valid bucket name") }
                 let archive = try makeArchive()
                 let lookback = options.lookback
-                let found = try AsyncBridge.wait { try await archive.sources(location, since: since, until: until, lookbackHours: lookback) }
+                let found = try AsyncBridge.wait { try await archive.sources(location, since: since, until: until, lookbackHours: lookback, estimate: estimate) }
                 // As for a local directory without segments; with a time range, no segment is an answer.
                 if found.isEmpty && since == nil && until == nil { note("\(path): no segment (*.seg object) under this path") }
                 sources += found

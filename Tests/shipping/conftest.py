@@ -113,14 +113,22 @@ class MotoServer:
             self.proc.wait(timeout=10)
 
 
+def build_segcat():
+    """Builds segcat (debug, as tools/test does; a no-op when it is up to date) and returns its path."""
+    build = subprocess.run(["swift", "build", "--product", "segcat", "--package-path", str(ROOT)], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.fail(f"swift build failed:\n{(build.stdout + build.stderr)[-3000:]}")
+    shown = subprocess.run(["swift", "build", "--show-bin-path", "--package-path", str(ROOT)], capture_output=True, text=True, check=True)
+    return Path(shown.stdout.strip()) / "segcat"
+
+
 @pytest.fixture(scope="session")
 def segcat():
-    """The segcat binary: SEGCAT, else the release build, else the debug build."""
-    candidates = [os.environ.get("SEGCAT"), ROOT / ".build" / "release" / "segcat", ROOT / ".build" / "debug" / "segcat"]
-    for path in candidates:
-        if path and Path(path).exists():
-            return str(path)
-    pytest.fail("segcat is not built: run `swift build` (or set SEGCAT)")
+    """The segcat binary: SEGCAT as given, else the debug build, brought up to date first. Never
+    a release build left from an earlier benchmark: it may predate the code under test."""
+    if os.environ.get("SEGCAT"):
+        return os.environ["SEGCAT"]
+    return str(build_segcat())
 
 
 @pytest.fixture(scope="session")

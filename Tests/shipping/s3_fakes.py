@@ -36,7 +36,8 @@ class FaultProxy:
     (pass it on) or one of: "503" (SlowDown), "500", "slow" (answer after `delay` s), "reset" (close
     the connection with a TCP reset, no answer), "truncate" (send the head and half the body, then
     reset), "redirect" (301 PermanentRedirect naming region eu-west-1). `max_keys` rewrites the page
-    size of listings, so small archives page too."""
+    size of listings, so small archives page too. Each record's `in_flight` is how many requests the
+    proxy was handling when it arrived (itself included), which shows requests sent side by side."""
 
     def __init__(self, upstream, plan=None, delay=3.0, max_keys=None):
         self.upstream = urllib.parse.urlparse(upstream)
@@ -46,6 +47,7 @@ class FaultProxy:
         self.requests = []
         self.faults = []
         self._seen = {}
+        self._active = 0
         self._lock = threading.Lock()
         proxy = self
 
@@ -56,11 +58,16 @@ class FaultProxy:
                 pass
 
             def do_GET(self):
+                with proxy._lock:
+                    proxy._active += 1
                 try:
                     proxy._handle(self)
                 except OSError:
                     # The client gave up first (its timeout, after a "slow" answer).
                     self.close_connection = True
+                finally:
+                    with proxy._lock:
+                        proxy._active -= 1
 
             do_PUT = do_HEAD = do_POST = do_DELETE = do_GET
 
@@ -98,6 +105,7 @@ class FaultProxy:
         with self._lock:
             self._seen[key] = self._seen.get(key, 0) + 1
             attempt = self._seen[key]
+            record["in_flight"] = self._active
             self.requests.append(record)
         fault = self.plan(record, attempt)
         if fault:

@@ -32,6 +32,34 @@ public struct ReadPlan: Sendable {
         return Self.merge(wanted.filter { $0 < meta.chunks.count }.map { layout.chunkRange(block: block, column: $0) }, gap: 0)
     }
 
+    /// The chunk bytes a query reads of a segment, from its layout alone: given to a remote source
+    /// before the query runs, so that it can choose between ranged reads and one read of the whole.
+    public typealias Estimate = @Sendable (SegmentLayout) -> Int
+
+    /// `query`'s estimate: the chunk bytes of every block that its time range and its filter's
+    /// min/max pruning keep, as the query will read them.
+    public static func estimate(_ query: Query) -> Estimate {
+        { layout in
+            // A filter that does not bind (a field of another type) fails the query later; here it prunes nothing.
+            let filter = try? query.filter.map { try BoundExpression.bind($0, columns: layout.header.columns, path: "") }
+            return ReadPlan(query: query, header: layout.header).bytes(layout, since: query.since, until: query.until) { meta in
+                filter.flatMap { $0 }.map { Pruning.mayMatch($0, meta) } ?? true
+            }
+        }
+    }
+
+    /// The bytes of the needed chunks of `layout`'s blocks that `[since, until)` and `keep` keep.
+    public func bytes(_ layout: SegmentLayout, since: Int64?, until: Int64?, keep: (BlockMeta) -> Bool = { _ in true }) -> Int {
+        let timed = since != nil || until != nil
+        var total = 0
+        for (b, meta) in layout.blocks.enumerated() {
+            if timed && !Pruning.mayMatch(time: meta.timeRange, since: since, until: until) || !keep(meta) { continue }
+            let inside = !timed || Pruning.contains(time: meta.timeRange, since: since, until: until)
+            total += ranges(layout, block: b, insideTimeRange: inside).reduce(0) { $0 + $1.count }
+        }
+        return total
+    }
+
     /// `ranges` sorted, with those at most `gap` bytes apart joined into one.
     public static func merge(_ ranges: [Range<Int>], gap: Int) -> [Range<Int>] {
         var out: [Range<Int>] = []

@@ -117,6 +117,41 @@ struct SegmentSourceTests {
         #expect(ReadPlan(query: query, header: header).columns == Array(header.columns.indices))
     }
 
+    @Test func theEstimateIsTheChunksOfTheBlocksTheTimeRangeAndFilterKeep() throws {
+        let reader = try QueryRunnerTests.segment(QueryRunnerTests.rows, blockRows: 1)
+        let layout = SegmentLayout(reader, keepingFile: false)
+        let columns = reader.header.columns.map(\.name)
+        let msg = try #require(columns.firstIndex(of: "msg"))
+        func chunks(_ blocks: [Int], _ column: Int) -> Int { blocks.reduce(0) { $0 + layout.chunkRange(block: $1, column: column).count } }
+        var query = Query()
+        query.select = ["msg"]
+        #expect(ReadPlan.estimate(query)(layout) == chunks(Array(layout.blocks.indices), msg))
+        // Whole records: every chunk of every block.
+        query.select = nil
+        let all = layout.blocks.indices.reduce(0) { total, b in total + columns.indices.reduce(0) { $0 + layout.chunkRange(block: b, column: $1).count } }
+        #expect(ReadPlan.estimate(query)(layout) == all)
+        // A bound that keeps the second block alone (it straddles nothing: one row per block).
+        query.select = ["msg"]
+        let second = try #require(layout.blocks[1].timeRange)
+        query.since = second.lowerBound
+        query.until = second.upperBound + 1
+        #expect(layout.blocks.indices.filter { layout.blocks[$0].timeRange == second }.count == 1)
+        #expect(ReadPlan.estimate(query)(layout) == chunks([1], msg))
+        // Blocks the filter's min/max rule out are not counted (n: 1, 2, null, null, 5).
+        query.since = nil
+        query.until = nil
+        query.filter = try ExpressionParser.parse("n = 2")
+        let n = try #require(columns.firstIndex(of: "n"))
+        #expect(ReadPlan.estimate(query)(layout) == chunks([1], msg) + chunks([1], n))
+        query.filter = nil
+        query.since = second.lowerBound
+        query.until = second.upperBound + 1
+        // A plain count inside the bound needs no chunk at all.
+        query.select = nil
+        query.count = true
+        #expect(ReadPlan.estimate(query)(layout) == 0)
+    }
+
     @Test func rangesCloseTogetherAreMerged() {
         #expect(ReadPlan.merge([10..<20, 0..<5, 23..<30], gap: 4) == [0..<5, 10..<30])
         #expect(ReadPlan.merge([10..<20, 0..<5, 25..<30], gap: 0) == [0..<5, 10..<20, 25..<30])
@@ -140,7 +175,7 @@ struct SegmentSourceTests {
         var sources: [any SegmentSource] = []
         for i in 0..<40 {
             let path = dir.appendingPathComponent("s\(i).seg").path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
             sources.append(LocalSegmentSource(path: path, files: files))
         }
         let segments = try SegmentOpening.open(sources, concurrency: 4).map { try $0.get() }

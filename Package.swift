@@ -8,7 +8,7 @@ let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unche
 
 let package = Package(
     name: "segments",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Int128 (the query engine's exact sums) needs macOS 15
     products: [
         .executable(name: "segcat", targets: ["segcat"]),
         .executable(name: "segd", targets: ["segd"]),

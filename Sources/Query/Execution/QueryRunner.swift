@@ -218,7 +218,7 @@ public final class QueryRunner {
             }
             let selection = try condition.map { try Evaluator.evaluate($0, data) }
             let rows = data.rowCount
-            let matched = selection.map { $0.reduce(0) { $0 + ($1 == 1 ? 1 : 0) } } ?? rows
+            let matched = selection.map(Self.trueCount) ?? rows
             if query.isAggregate {
                 result.rows = matched
                 if !(query.count && query.groupBy.isEmpty && query.aggregates.isEmpty) && matched > 0 {
@@ -241,6 +241,15 @@ public final class QueryRunner {
             result.otherError = "\(error)"
         }
         return result
+    }
+
+    /// Rows whose truth is true (1).
+    static func trueCount(_ selection: [UInt8]) -> Int {
+        selection.withUnsafeBufferPointer { t in
+            var n = 0
+            for r in t.indices { n &+= t[r] == 1 ? 1 : 0 }
+            return n
+        }
     }
 
     private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {

@@ -42,7 +42,7 @@ private func roundTrip(_ input: UnsafeRawBufferPointer, _ schema: StreamSchema) 
     let appended = (try? parser.appendAll(input)) ?? parser.block.rowCount
     guard parser.block.rowCount > 0 else { return }
     var writer = SegmentWriter(header: SegmentHeader(schema: schema, created: 0))
-    let encoder = BlockEncoder(compression: size % 2 == 0 ? .zstd : .lz4, maxShreddedColumns: size % 7)
+    let encoder = BlockEncoder(compression: input.count % 2 == 0 ? .zstd : .lz4, maxShreddedColumns: input.count % 7)
     let bytes = writer.headerBytes + writer.append(encoder.encode(parser.block)) + writer.footer()
     guard let reader = try? SegmentReader(data: SegmentData(bytes)),
           let chunks = try? reader.header.columns.indices.map({ try reader.chunk(block: 0, column: $0) }) else {

@@ -106,9 +106,9 @@ enum OTLPProtobufWalker {
                 }
                 scopeJSON.beginObject()
                 scopeJSON.key("name")
-                scopeJSON.text(name)
+                scopeJSON.text(validUTF8: name)
                 scopeJSON.key("version")
-                scopeJSON.text(version)
+                scopeJSON.text(validUTF8: version)
                 scopeJSON.key("attributes")
                 scopeJSON.beginObject()
                 fields = WireReader(scope)
@@ -194,11 +194,11 @@ enum OTLPProtobufWalker {
                 let kind = try AnyValueKind(body)
                 switch kind {
                 case .none: records.null()
-                case let .string(text): records.text(text)
+                case let .string(text): records.text(validUTF8: text)
                 default:
                     bodyJSON.reset()
                     try value(kind, into: bodyJSON, depth: 4)
-                    records.text(bodyJSON.bytes())
+                    bodyJSON.bytes().withUnsafeBytes { records.text(validUTF8: $0) }
                 }
             } else {
                 records.null()
@@ -212,7 +212,7 @@ enum OTLPProtobufWalker {
             records.key("event_name")
             optionalText(eventName, records)
             records.key("service_name")
-            if let serviceName { records.text(serviceName) } else { records.null() }
+            if let serviceName { records.text(validUTF8: serviceName) } else { records.null() }
             records.key("resource")
             resource.withUnsafeBytes { records.json($0) }
             records.key("scope")
@@ -253,7 +253,7 @@ enum OTLPProtobufWalker {
                 default: try reader.skip(wireType)
                 }
             }
-            records.key(key)
+            records.key(validUTF8: key)
             guard let anyValue else {
                 records.null()
                 return (key, nil)
@@ -269,11 +269,11 @@ enum OTLPProtobufWalker {
             guard depth < OTLPProtobufWalker.depthLimit else { throw Declined() }
             switch kind {
             case .none: records.null()
-            case let .string(text): records.text(text)
+            case let .string(text): records.text(validUTF8: text)
             case let .bool(flag): records.bool(flag)
             case let .integer(number): records.integer(number)
             case let .double(number): records.double(number)
-            case let .bytes(bytes): records.text(Base64.encoded(bytes))
+            case let .bytes(bytes): Base64.encoded(bytes).withUnsafeBytes { records.text(validUTF8: $0) }
             case let .array(bytes):
                 records.beginArray()
                 var reader = WireReader(bytes)
@@ -300,7 +300,7 @@ enum OTLPProtobufWalker {
         }
 
         private func optionalText(_ text: UnsafeRawBufferPointer, _ records: NDJSONRecords) {
-            if text.isEmpty { records.null() } else { records.text(text) }
+            if text.isEmpty { records.null() } else { records.text(validUTF8: text) }
         }
 
         /// A trace or span id as lower-case hex; null when empty or all zero (OTLP's "no id").
@@ -316,7 +316,7 @@ enum OTLPProtobufWalker {
                     hex[2 * i] = table[Int(byte >> 4)]
                     hex[2 * i + 1] = table[Int(byte & 15)]
                 }
-                records.text(UnsafeRawBufferPointer(hex))
+                records.text(validUTF8: UnsafeRawBufferPointer(hex))
             }
         }
 

@@ -8,7 +8,7 @@ let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unche
 
 let package = Package(
     name: "segments",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Int128 (the query engine's exact sums) needs macOS 15
     products: [
         .executable(name: "segcat", targets: ["segcat"]),
         .executable(name: "segd", targets: ["segd"]),
@@ -33,13 +33,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
-        // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev).
+        // C libraries, each behind its own system-library target (Debian: zlib1g-dev, liblz4-dev, libzstd-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
-        // Content encodings of request bodies: zstd, and snappy (Loki's push bodies).
-        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Snappy, a content encoding of request bodies (Loki's push bodies); zstd above serves both.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Linux calls Swift's Glibc module leaves out (renameat2 with RENAME_NOREPLACE).
         .systemLibrary(name: "CFileSystem"),
@@ -47,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "CSpawn"),
 
         // The segment format: schemas, column builders, encodings, codecs, block and segment writer/reader.
-        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4"], swiftSettings: hotPathSettings),
+        .target(name: "SegmentFormat", dependencies: ["CZlib", "CLZ4", "CZstd"], swiftSettings: hotPathSettings),
         // NDJSON on raw bytes: records into column builders, decoded blocks back to NDJSON, schema inference.
         .target(name: "NDJSON", dependencies: ["SegmentFormat"], swiftSettings: hotPathSettings),
 

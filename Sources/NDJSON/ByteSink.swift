@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SegmentFormat
 
 /// A growable output buffer that writes itself to a file descriptor in large chunks, or collects
 /// the bytes in memory (for tests and callers that want the text).

@@ -96,6 +96,9 @@ public final class RecordParser {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw RecordError(line: number, field: nil, message: "empty line")
         }
+        guard line.count <= FormatConstants.maxRecordBytes else {
+            throw RecordError(line: number, field: nil, message: "record of \(line.count) bytes is longer than the \(FormatConstants.maxRecordBytes >> 20) MiB a segment holds")
+        }
         generation &+= 1
         if generation == 0 {
             for c in seen.indices { seen[c] = 0 }

@@ -199,7 +199,7 @@ public struct RecordWriter {
                     case .timestamp:
                         p = cs[c].timestamps.write(cs[c].integers![i], to: p)
                     case .number:
-                        var text = Self.numberText(cs[c].numbers![i])
+                        var text = TextWriting.numberText(cs[c].numbers![i])
                         p = text.withUTF8 { TextWriting.copy($0.baseAddress!, $0.count, to: p) }
                     case .boolean:
                         p = cs[c].booleans![i] != 0 ? TextWriting.copy(Self.trueText.utf8Start, 4, to: p) : TextWriting.copy(Self.falseText.utf8Start, 5, to: p)
@@ -236,10 +236,6 @@ public struct RecordWriter {
     private static let trueText: StaticString = "true"
     private static let falseText: StaticString = "false"
 
-    /// The shortest text that reads back as the same double (Swift's `description`), as JSON.
-    static func numberText(_ v: Double) -> String {
-        v.description
-    }
 
 }
 

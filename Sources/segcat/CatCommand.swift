@@ -28,9 +28,16 @@ struct CatCommand: ParsableCommand {
         segments is an error. Blocks are pruned by time range and min/max before they are read; \
         only the columns the query needs are decoded. Group-by output is sorted by the group fields.
 
-        A damaged block is reported on stderr (file, block, reason) and skipped, and the exit status \
-        is 1; --strict stops at the first. A segment whose writer died before its footer is read up \
-        to its last complete block, with a note on stderr.
+        A damaged block is reported on stderr (file, block, reason) and skipped; whenever a row the \
+        query asked for could not be read, a last line on stderr says how many blocks and rows were \
+        skipped and the exit status is 1. --strict stops at the first damaged block. A segment whose \
+        writer died before its footer is read block by block: after a damaged block the reader \
+        resumes at the next intact one, and an unfinished last block (the writer died, or is still \
+        writing) is left out with a note on stderr and exit status 0.
+
+        --count without --where, --since or --until is answered from the segments' footers, which are \
+        checksummed, without reading the blocks: it counts rows of damaged blocks too. `segcat verify` \
+        is how to check that every block is readable.
         """
     )
 
@@ -99,18 +106,24 @@ struct CatCommand: ParsableCommand {
             throw ExitCode.validationFailure
         }
         let sink = ByteSink(fd: 1)
-        var damaged = false
+        var lost = LostRows()
         let inputs = SegmentInputs(options: s3)
         defer { inputs.shutdown() }
         do {
             let sources = try inputs.sources(paths, since: query.since, until: query.until, estimate: ReadPlan.estimate(query), note: printError)
             let segments = try inputs.open(sources) { name, error in
                 printError("\(name): \(error)")
-                damaged = true
+                lost.segments += 1
             }
-            if damaged && query.strict { throw ExitStatus.badInput }
+            if lost.segments > 0 && query.strict { throw ExitStatus.badInput }
             for segment in segments {
-                if let recovery = segment.layout.recovery { printError("\(segment.name): \(recovery)") }
+                if let recovery = segment.layout.recovery {
+                    printError("\(segment.name): \(recovery)")
+                    if !recovery.damaged.isEmpty {
+                        lost.add(blocks: recovery.damagedBlocks, rows: recovery.damagedRows)
+                        if query.strict { throw ExitStatus.badInput }
+                    }
+                }
             }
             let runner = QueryRunner(query: query, sink: sink) { printError($0) }
             do {
@@ -130,7 +143,7 @@ struct CatCommand: ParsableCommand {
                 printError(runner.statistics.description)
                 if let archive = inputs.archive { printError(archive.summary) }
             }
-            if runner.statistics.damaged > 0 { damaged = true }
+            lost.add(blocks: runner.statistics.damaged, rows: runner.statistics.damagedRows)
         } catch let closed as ByteSink.OutputClosed where closed.brokenPipe {
             return
         } catch let error where SegmentInputs.isUnusable(error) {
@@ -139,7 +152,10 @@ struct CatCommand: ParsableCommand {
             printError("\(error)")
             throw ExitStatus.cannotRun
         }
-        if damaged { throw ExitStatus.badInput }
+        if let summary = lost.summary {
+            printError(summary)
+            throw ExitStatus.badInput
+        }
     }
 
     private func makeQuery() throws -> Query {
@@ -182,5 +198,31 @@ struct CatCommand: ParsableCommand {
     /// The error with the expression and a caret under the column at fault.
     static func pointAt(_ e: ExpressionParser.SyntaxError, in text: String) -> String {
         "\(e)\n  \(text)\n  \(String(repeating: " ", count: max(0, e.column - 1)))^"
+    }
+}
+
+/// What a query could not read: damaged blocks (with their rows, when known) and segments that
+/// could not be opened at all.
+struct LostRows {
+    var blocks = 0
+    /// Rows of the damaged blocks; nil once a block's row count is unknown.
+    var rows: Int? = 0
+    var segments = 0
+
+    mutating func add(blocks: Int, rows: Int?) {
+        self.blocks += blocks
+        self.rows = self.rows.flatMap { total in rows.map { total + $0 } }
+    }
+
+    /// The closing line on stderr, or nil when every requested row was read.
+    var summary: String? {
+        guard blocks > 0 || segments > 0 else { return nil }
+        var parts: [String] = []
+        if blocks > 0 {
+            let rowText = rows.map { "\($0) row\($0 == 1 ? "" : "s")" } ?? "an unknown number of rows"
+            parts.append("skipped \(blocks) damaged block\(blocks == 1 ? "" : "s") (\(rowText))")
+        }
+        if segments > 0 { parts.append("\(segments) segment\(segments == 1 ? "" : "s") could not be read at all") }
+        return parts.joined(separator: "; ") + ": the output lacks their rows"
     }
 }

@@ -53,7 +53,7 @@ struct InfoCommand: ParsableCommand {
         } else {
             out += "time:      -\n"
         }
-        out += "size:      \(reader.size) bytes\n\n"
+        out += "size:      \(reader.size) bytes (format version \(h.version))\n\n"
 
         var rows: [[String]] = [["column", "type", "encoding", "codec", "nulls", "absent", "raw", "stored", "ratio"]]
         var totalRaw = 0, totalStored = 0
@@ -71,6 +71,29 @@ struct InfoCommand: ParsableCommand {
             rows.append([c.type == .extra ? "(extra)" : c.name, type, encodings, codecs,
                          String(chunks.reduce(0) { $0 + $1.nullCount }), String(chunks.reduce(0) { $0 + $1.absentCount }),
                          String(raw), String(stored), ratio(raw, stored)])
+        }
+        // Shredded paths, under their column (`attributes.http.status_code`, or the field name for the
+        // extra column), summed over the blocks that have them; the type is each block's, tallied.
+        var order: [String] = []
+        var paths: [String: [ShreddedChunk]] = [:]
+        for block in reader.blocks {
+            for s in block.shredded {
+                let parent = h.columns[s.column.parent]
+                let name = (parent.type == .extra ? "" : ShreddedColumn.quoted(parent.name) + ".") + s.column.pathText
+                if paths[name] == nil { order.append(name) }
+                paths[name, default: []].append(s)
+            }
+        }
+        for name in order {
+            let shredded = paths[name] ?? []
+            let chunks = shredded.map(\.chunk)
+            let raw = chunks.reduce(0) { $0 + Int($1.rawLength) }
+            let stored = chunks.reduce(0) { $0 + $1.storedLength }
+            totalRaw += raw
+            totalStored += stored
+            rows.append(["  " + name, Self.tally(shredded.map(\.column.type.name)), Self.tally(chunks.map(\.encoding.name)),
+                         Self.tally(chunks.map(\.codec.name)), String(chunks.reduce(0) { $0 + $1.nullCount }),
+                         String(chunks.reduce(0) { $0 + $1.absentCount }), String(raw), String(stored), ratio(raw, stored)])
         }
         rows.append(["total", "", "", "", "", "", String(totalRaw), String(totalStored), ratio(totalRaw, totalStored)])
         out += table(rows)

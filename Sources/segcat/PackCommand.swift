@@ -24,6 +24,15 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Rows per block (1 to \(FormatConstants.maxBlockRows)).")
     var blockRows: Int = FormatConstants.defaultBlockRows
 
+    @Option(help: "Bound on the columns a block makes from paths inside json fields and fields outside the schema (0 to \(FormatConstants.maxShreddedColumns)); paths past it stay in the JSON text, still queryable, only slower.")
+    var maxShreddedColumns: Int = FormatConstants.defaultMaxShreddedColumns
+
+    @Option(help: "Segment format version to write: \(FormatConstants.formatVersion) (default), or \(FormatConstants.oldestFormatVersion) for readers that know no newer one (no zstd, no shredded paths, no log-text or integer dictionaries).")
+    var formatVersion: Int = Int(FormatConstants.formatVersion)
+
+    @Option(help: "Encodings tried per column chunk, the smallest before compression first (1 to 16): more is smaller and slower.")
+    var encodingCandidates: Int = 3
+
     @Option(name: .customShort("o"), help: "Output segment (default: the input's name with .seg, or stdout for stdin).")
     var output: String?
 
@@ -41,7 +50,19 @@ struct PackCommand: ParsableCommand {
             throw ValidationError("--block-rows must be between 1 and \(FormatConstants.maxBlockRows)")
         }
         if let codec, CompressionSetting(name: codec) == nil {
-            throw ValidationError("--codec must be one of \(CompressionSetting.names.joined(separator: ", "))")
+            throw ValidationError("--codec must be one of \(CompressionSetting.names.joined(separator: ", ")) (or zstd-1 to zstd-22)")
+        }
+        guard (1...16).contains(encodingCandidates) else {
+            throw ValidationError("--encoding-candidates must be between 1 and 16")
+        }
+        guard (0...FormatConstants.maxShreddedColumns).contains(maxShreddedColumns) else {
+            throw ValidationError("--max-shredded-columns must be between 0 and \(FormatConstants.maxShreddedColumns)")
+        }
+        guard (Int(FormatConstants.oldestFormatVersion)...Int(FormatConstants.formatVersion)).contains(formatVersion) else {
+            throw ValidationError("--format-version must be \(FormatConstants.oldestFormatVersion) or \(FormatConstants.formatVersion)")
+        }
+        if formatVersion < 2, let codec, CompressionSetting(name: codec)?.codec == .zstd {
+            throw ValidationError("--codec \(codec) needs --format-version 2: version 1 readers know no zstd")
         }
     }
 
@@ -69,11 +90,13 @@ struct PackCommand: ParsableCommand {
             throw ExitStatus.cannotRun
         }
         let header = SegmentHeader(schema: streamSchema, tenant: tenant, node: node,
-                                   created: Int64(Date().timeIntervalSince1970 * 1e9), blockRows: blockRows)
+                                   created: Int64(Date().timeIntervalSince1970 * 1e9), blockRows: blockRows, version: UInt16(formatVersion))
         ignoreBrokenPipe()
         let stdout = ByteSink(fd: 1)
         do {
-            let packer = try Packer(header: header, compression: compression, blockRows: blockRows, schema: streamSchema) { bytes in
+            let encoder = BlockEncoder(compression: compression, candidatesTried: encodingCandidates, formatVersion: header.version,
+                                       maxShreddedColumns: maxShreddedColumns)
+            let packer = try Packer(header: header, encoder: encoder, blockRows: blockRows, schema: streamSchema) { bytes in
                 if let file {
                     try file.write(bytes)
                 } else {
@@ -117,10 +140,10 @@ final class Packer {
     private let parser: RecordParser
     private let emit: ([UInt8]) throws -> Void
 
-    init(header: SegmentHeader, compression: CompressionSetting, blockRows: Int, schema: StreamSchema,
+    init(header: SegmentHeader, encoder: BlockEncoder, blockRows: Int, schema: StreamSchema,
          emit: @escaping ([UInt8]) throws -> Void) throws {
         writer = SegmentWriter(header: header)
-        encoder = BlockEncoder(compression: compression)
+        self.encoder = encoder
         assembler = BlockAssembler(columns: schema.columns, maxRows: blockRows)
         parser = RecordParser(schema: schema, block: assembler.block)
         self.emit = emit
@@ -132,6 +155,9 @@ final class Packer {
         var failure: Error?
         NDJSONLines.forEach(input, firstLine: firstLine) { line, number in
             do {
+                // A record that would take a block past the assembler's byte bound starts the next
+                // block, so that no chunk grows past what a reader accepts (spec: Limits).
+                if assembler.block.rowCount > 0 && assembler.block.rawBytes + line.count > assembler.maxRawBytes { try flushBlock() }
                 try parser.append(line: line, number: number)
                 if assembler.isFull { try flushBlock() }
                 return true

@@ -1,6 +1,8 @@
 // libFuzzer target: any bytes as NDJSON records of a schema with every column type. Whatever the
-// parser accepts must encode, seal, read back and decode to exactly as many records; nothing may
-// crash. Built by tools/fuzz against static SegmentFormat and NDJSON libraries instrumented the same way.
+// parser accepts must encode (json and extra values shredded, with a bound taken from the input),
+// seal, read back with every json and extra value byte for byte, and decode to exactly as many
+// records; nothing may crash. Built by tools/fuzz against static SegmentFormat and NDJSON libraries
+// instrumented the same way.
 
 import NDJSON
 import SegmentFormat
@@ -40,10 +42,22 @@ private func roundTrip(_ input: UnsafeRawBufferPointer, _ schema: StreamSchema) 
     let appended = (try? parser.appendAll(input)) ?? parser.block.rowCount
     guard parser.block.rowCount > 0 else { return }
     var writer = SegmentWriter(header: SegmentHeader(schema: schema, created: 0))
-    let bytes = writer.headerBytes + writer.append(BlockEncoder(compression: .lz4).encode(parser.block)) + writer.footer()
+    let encoder = BlockEncoder(compression: size % 2 == 0 ? .zstd : .lz4, maxShreddedColumns: size % 7)
+    let bytes = writer.headerBytes + writer.append(encoder.encode(parser.block)) + writer.footer()
     guard let reader = try? SegmentReader(data: SegmentData(bytes)),
           let chunks = try? reader.header.columns.indices.map({ try reader.chunk(block: 0, column: $0) }) else {
         fatalError("a segment of accepted records did not read back")
+    }
+    for (c, column) in reader.header.columns.enumerated() where column.type == .json || column.type == .extra {
+        let original = parser.block.builders[c].strings
+        let back: StringValues
+        switch chunks[c].values {
+        case let .strings(s): back = s
+        default: back = StringValues()
+        }
+        guard back.count == original.count, (0..<back.count).allSatisfy({ back[$0].elementsEqual(original[$0]) }) else {
+            fatalError("column \(column.name) did not come back byte for byte")
+        }
     }
     let sink = ByteSink()
     try? RecordWriter(columns: reader.header.columns).write(chunks, rows: 0..<reader.blocks[0].rowCount, to: sink)

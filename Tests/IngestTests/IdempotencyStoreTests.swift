@@ -65,9 +65,72 @@ import Testing
         #expect(again.claim("torn", fingerprint: first, now: clock.now) == .claimed)
     }
 
+    // MARK: Faults (the key file on `DurableFile`): each key survives a reload exactly once.
+
+    func faulty(_ clock: Clock, _ fileSystem: FaultyFileSystem) throws -> IdempotencyStore {
+        try IdempotencyStore(path: dir + "/_idempotency", retentionNanoseconds: 10_000_000_000, fileSystem: fileSystem, clock: { clock.now })
+    }
+
+    /// Records `key` and returns the key file's lines naming it after a reload from disk.
+    func linesNaming(_ key: String) throws -> Int {
+        let text = try String(contentsOfFile: dir + "/_idempotency", encoding: .utf8)
+        return text.split(separator: "\n").filter { $0.hasSuffix("\t" + key) }.count
+    }
+
+    /// Key "a" durable, then key "b" recorded and its sync failed by `operation` with `code`.
+    func keysAfterAFailedSync(_ operation: FileSystemError.Operation, code: Int32) throws -> (Clock, FaultyFileSystem, IdempotencyStore) {
+        let clock = Clock()
+        let fileSystem = FaultyFileSystem()
+        let keys = try faulty(clock, fileSystem)
+        keys.record("a", .init(stream: "s", records: 1, acceptedAt: clock.now))
+        try keys.sync()
+        fileSystem.fail(operation, path: "_idempotency", suffix: true, code: code)
+        keys.record("b", .init(stream: "s", records: 2, acceptedAt: clock.now))
+        #expect(throws: FileSystemError.self) { try keys.sync() }
+        return (clock, fileSystem, keys)
+    }
+
+    @Test(arguments: [EIO, ENOSPC])
+    func aFailedKeyFileFsyncIsNeverTrustedAgainTheFileIsRewritten(code: Int32) throws {
+        let (clock, fileSystem, keys) = try keysAfterAFailedSync(.fsync, code: code)
+        let renames = fileSystem.count(.rename)
+        try keys.sync()
+        #expect(fileSystem.count(.rename) == renames + 1, "after a failed fsync the file is replaced from memory, never fsynced again")
+        let again = try faulty(clock, FaultyFileSystem())
+        #expect(again.count == 2)
+        #expect(try linesNaming("a") == 1 && linesNaming("b") == 1, "no key stored twice")
+    }
+
+    @Test func aFailedOrShortKeyFileWriteLosesNoKeyAndStoresNoneTwice() throws {
+        let (clock, fileSystem, keys) = try keysAfterAFailedSync(.write, code: ENOSPC)
+        fileSystem.shortWrite(path: "_idempotency", bytes: 3)
+        keys.record("c", .init(stream: "s", records: 3, acceptedAt: clock.now))
+        try keys.sync()
+        let again = try faulty(clock, FaultyFileSystem())
+        #expect(again.count == 3)
+        #expect(try linesNaming("a") == 1 && linesNaming("b") == 1 && linesNaming("c") == 1)
+    }
+
+    @Test func aRewriteWhoseDirectoryFsyncFailedIsNotCountedDurable() throws {
+        let clock = Clock()
+        let fileSystem = FaultyFileSystem()
+        let keys = try faulty(clock, fileSystem)
+        keys.record("a", .init(stream: "s", records: 1, acceptedAt: clock.now))
+        fileSystem.fail(.fsync, path: "_idempotency", suffix: true)
+        #expect(throws: FileSystemError.self) { try keys.sync() }
+        // The rewrite's rename happens, then its directory fsync fails: durability unknown.
+        fileSystem.fail(.syncDirectory, path: dir)
+        #expect(throws: FileSystemError.self) { try keys.sync() }
+        let renames = fileSystem.count(.rename)
+        try keys.sync()
+        #expect(fileSystem.count(.rename) == renames + 1, "a replace of unknown durability is done again")
+        #expect(try faulty(clock, FaultyFileSystem()).count == 1)
+        #expect(try linesNaming("a") == 1)
+    }
+
     @Test func aKeyFileThatCannotBeReadIsAnErrorNotAnEmptyFile() throws {
         try FileManager.default.createDirectory(atPath: dir + "/_idempotency", withIntermediateDirectories: true)
-        #expect(throws: FileError.self) { try store(Clock()) }
+        #expect(throws: FileSystemError.self) { try store(Clock()) }
     }
 
     @Test func requestsDoNotWaitForAnotherStreamsSync() async throws {

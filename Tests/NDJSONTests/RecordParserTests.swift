@@ -189,4 +189,13 @@ struct RecordParserTests {
         #expect(p.block.builders[1].integers == [1_714_564_800_000_000_000])
         #expect { try Self.append(p, #"{"time":0,"at":1714564800000}"#) } throws: { ($0 as? RecordError)?.field == "at" }
     }
+
+    @Test func aRecordLongerThanASegmentHoldsIsRefused() throws {
+        let p = try Self.parser()
+        let long = #"{"ts":"2024-05-01T12:00:00Z","level":"info","msg":""# + String(repeating: "x", count: FormatConstants.maxRecordBytes) + #""}"#
+        let error = #expect(throws: RecordError.self) { try Self.append(p, long) }
+        #expect(error?.message.contains("longer than the 64 MiB a segment holds") == true, "\(String(describing: error))")
+        #expect(p.block.rowCount == 0)
+    }
 }
+

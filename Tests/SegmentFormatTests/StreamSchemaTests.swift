@@ -29,7 +29,7 @@ struct StreamSchemaTests {
         let s = try Self.load(Self.schema(properties: #""a": {"type": "string"}"#, extra: #", "additionalProperties": false"#))
         #expect(s.extraColumn == nil)
         #expect(s.columns.count == 1)
-        #expect(s.compression == .lz4)
+        #expect(s.compression == .zstd, "zstd is the default codec")
     }
 
     /// Each unsupported or wrong construct is refused with a message naming it.

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import LOGHUB, ROOT, SCHEMAS, assert_same_records, run, timestamp_fields
 
-CODECS = ["lz4", "zlib", "zlib-9", "none"]
+CODECS = ["lz4", "zlib", "zlib-9", "zstd", "zstd-19", "none"]
 
 
 def schema_for(path):

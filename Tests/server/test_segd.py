@@ -185,13 +185,13 @@ def test_wal_replay_after_sigkill(segd):
     for i in range(0, 1000, 100):
         assert server.post(LINES[i:i + 100]).status_code == 200
     server.kill()
-    assert list(server.data.glob("acme/weblog/wal/*.wal"))
+    assert list(server.data.glob("acme/_wal/*.wal"))
     server.start()
     assert server.stop() == 0
     assert server.records("acme") == [json.loads(line) for line in LINES]
     # A clean shutdown leaves no batch in the log: one empty generation (its 44-byte header)
     # carries the numbering on, so that numbers never repeat across restarts.
-    assert [p.stat().st_size for p in server.data.glob("acme/weblog/wal/*.wal")] == [44]
+    assert [p.stat().st_size for p in server.data.glob("acme/_wal/*.wal")] == [44]
 
 
 def test_sigterm_drains(segd):

@@ -55,7 +55,7 @@ def test_damage_in_the_middle_of_the_log_refuses_the_stream_loudly(segd):
     for i in range(3):
         assert server.post(app_lines(range(i * 10, i * 10 + 10)), stream="app", tenant="globex").status_code == 200
     server.kill()
-    [wal] = [p for p in server.files("globex/app/wal/*.wal") if p.stat().st_size > 100]
+    [wal] = [p for p in server.files("globex/_wal/*.wal") if p.stat().st_size > 100]
     data = bytearray(wal.read_bytes())
     data[len(data) // 2] ^= 0xFF  # inside the second of three frames
     wal.write_bytes(bytes(data))

@@ -8,7 +8,10 @@ closed-loop driver like wrk has: it sends the next request only after an answer)
 
 `bodies` is a list of (path, bytes) sent in turn. The result counts answers by status (goodput is
 the 200s only) and gives latency percentiles over every request that was scheduled, with a
-request that got no answer counted at the run's end.
+request that got no answer counted at the run's end. It also gives the driver's own lateness
+(`late_*`: how long after its scheduled time a request's first byte was written, waiting for the
+event loop or a free connection), so that a slow driver on a loaded machine is not taken for a
+slow server; `server_latency` reads the server's own histogram for the other side.
 """
 import asyncio
 import time
@@ -68,7 +71,7 @@ async def _run(host, port, bodies, token, rate, duration, max_connections):
     idle = [Connection(host, port) for _ in range(min(max_connections, 64))]
     opened = len(idle)
     free = asyncio.Condition()
-    statuses, errors, latencies = {}, 0, []
+    statuses, errors, latencies, lateness = {}, 0, [], []
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     count = int(rate * duration)
@@ -85,6 +88,7 @@ async def _run(host, port, bodies, token, rate, duration, max_connections):
                 connection = Connection(host, port)
                 opened += 1
         k = i % len(bodies)
+        lateness.append(loop.time() - scheduled)
         try:
             status = await connection.request(heads[k], bodies[k][1])
             statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -112,11 +116,35 @@ async def _run(host, port, bodies, token, rate, duration, max_connections):
     for connection in idle:
         connection.close()
     latencies.sort()
+    lateness.sort()
     return {
         "scheduled": count, "rate": rate, "seconds": end - start, "statuses": statuses, "errors": errors + unanswered,
         "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
         "p999_ms": percentile(latencies, 99.9) * 1000, "max_ms": latencies[-1] * 1000 if latencies else 0.0,
+        "late_p50_ms": percentile(lateness, 50) * 1000, "late_p99_ms": percentile(lateness, 99) * 1000,
     }
+
+
+def server_latency(metrics_text, route="records", status="200"):
+    """p50 and p99 (ms) of the server's own request durations, from a Prometheus histogram
+    `segd_request_duration_seconds` in `metrics_text`: the upper bound of the bucket the
+    percentile falls in (so at the bucket resolution: 10, 20, 50, 100 ms ...)."""
+    buckets = []
+    for line in metrics_text.splitlines():
+        if not line.startswith("segd_request_duration_seconds_bucket{"):
+            continue
+        labels, value = line.rsplit(" ", 1)
+        if f'route="{route}"' not in labels or f'status="{status}"' not in labels:
+            continue
+        le = labels.split('le="')[1].split('"')[0]
+        buckets.append((float("inf") if le == "+Inf" else float(le), float(value)))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return {"server_p50_ms": 0.0, "server_p99_ms": 0.0}
+    total = buckets[-1][1]
+    def bound(p):
+        return next(le for le, count in buckets if count >= p / 100 * total) * 1000
+    return {"server_p50_ms": bound(50), "server_p99_ms": bound(99)}
 
 
 def run(host, port, bodies, token, rate, duration, max_connections=512):

@@ -29,6 +29,8 @@ public protocol FileSystem: Sendable {
     func rename(_ from: String, to: String, _ mode: RenameMode) throws(FileSystemError)
     /// unlink(2).
     func remove(_ path: String) throws(FileSystemError)
+    /// rmdir(2): removes an empty directory.
+    func removeDirectory(_ path: String) throws(FileSystemError)
     /// mkdir(2); false when the directory existed already.
     func makeDirectory(_ path: String) throws(FileSystemError) -> Bool
     /// Opens the directory and fsyncs it, which makes the entries created or renamed in it durable.
@@ -67,7 +69,7 @@ public enum FileKind: Sendable, Equatable {
 /// A failed file-system call: which call, on which path, and the system's error number.
 public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Operation: String, Sendable {
-        case open, read, write, fsync, truncate, stat, rename, unlink, mkdir, list
+        case open, read, write, fsync, truncate, stat, rename, unlink, rmdir, mkdir, list
         case syncDirectory = "fsync of the directory"
     }
 

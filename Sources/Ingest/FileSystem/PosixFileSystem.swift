@@ -77,6 +77,10 @@ public struct PosixFileSystem: FileSystem {
         guard unlink(path) == 0 else { throw FileSystemError(.unlink, path: path, code: errno) }
     }
 
+    public func removeDirectory(_ path: String) throws(FileSystemError) {
+        guard rmdir(path) == 0 else { throw FileSystemError(.rmdir, path: path, code: errno) }
+    }
+
     public func makeDirectory(_ path: String) throws(FileSystemError) -> Bool {
         if mkdir(path, 0o755) == 0 { return true }
         let code = errno

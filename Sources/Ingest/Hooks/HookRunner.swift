@@ -50,13 +50,16 @@ public final class HookRunner: @unchecked Sendable {
     private var startDeadline: Date?
     private var threads: [Thread] = []
 
-    public init(hooksDirectory: String?, journalDirectory: String, timeout: TimeInterval, logger: Logger) throws {
+    private let fileSystem: any FileSystem
+
+    public init(hooksDirectory: String?, journalDirectory: String, timeout: TimeInterval, logger: Logger,
+                fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.hooksDirectory = hooksDirectory
         self.journalDirectory = journalDirectory
         self.timeout = timeout
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: journalDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        self.fileSystem = fileSystem
+        try fileSystem.makeDirectories(outputDirectory)
     }
 
     private var outputDirectory: String { (journalDirectory as NSString).appendingPathComponent("output") }
@@ -150,8 +153,12 @@ public final class HookRunner: @unchecked Sendable {
 
     private func journalPath(_ id: String) -> String { (journalDirectory as NSString).appendingPathComponent(id + ".job") }
 
+    /// Journals `job` durably (`FileSystem.replace`). A replace whose directory fsync failed
+    /// throws too: its run is not known to survive a crash, so the segment is not sealed yet.
     private func write(_ job: Job, id: String) throws {
-        try FileWriting.replace(journalPath(id), with: Array(try JSONEncoder().encode(job)))
+        if case let .replacedDurabilityUnknown(error) = try fileSystem.replace(journalPath(id), with: Array(try JSONEncoder().encode(job))) {
+            throw error
+        }
     }
 
     private func read(_ id: String) -> Job? {

@@ -42,6 +42,15 @@ enum RecoveryPlanner {
         var nextSegmentNumber: Int = 1
     }
 
+    /// The plan for a write-ahead log alone (a tenant's log, recovered before its streams).
+    struct LogPlan: Sendable, Equatable {
+        var logCuts: [LogCut] = []
+        /// Per generation number, the offset up to which frames are replayed.
+        var replayLimits: [Int: Int] = [:]
+        var nextSequence: UInt64 = 1
+        var nextGeneration: Int = 1
+    }
+
     /// Why a stream does not recover: what is damaged and where.
     struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         var reason: String
@@ -68,6 +77,19 @@ enum RecoveryPlanner {
         let numbers = (facts.active.map(\.name) + facts.rotated).compactMap(segmentNumber)
         plan.nextSegmentNumber = max(checkpoint.nextSegmentNumber, (numbers.max() ?? 0) + 1)
         return .success(plan)
+    }
+
+    /// Plans a tenant's log by the same rules as a stream's own log; numbering continues past
+    /// `highestSequence` too (the largest number the tenant's checkpoints hold).
+    static func planLog(_ log: [LogScanner.Generation], highestSequence: UInt64) -> Result<LogPlan, Refusal> {
+        var plan = Plan(checkpoint: Checkpoint())
+        if let refusal = planLog(log, into: &plan) { return .failure(refusal) }
+        var maxSequence = highestSequence
+        for g in log {
+            maxSequence = max(maxSequence, g.lastSequence ?? 0, (g.header?.firstSequence ?? 1) - 1)
+        }
+        return .success(LogPlan(logCuts: plan.logCuts, replayLimits: plan.replayLimits, nextSequence: maxSequence + 1,
+                                nextGeneration: (log.map(\.number).max() ?? 0) + 1))
     }
 
     /// The number at the end of a segment name (`<stream>-<time>-<node>-<number>.seg`).

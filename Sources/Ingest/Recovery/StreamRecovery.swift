@@ -5,8 +5,9 @@ import SegmentFormat
 
 /// Recovers a stream's directory: reads what a previous run left into `RecoveryFacts` (through
 /// the file system, never assuming that an error means "nothing there"), asks the
-/// `RecoveryPlanner` for a plan, and carries it out: cuts the log's torn tail, resumes, moves,
-/// quarantines or removes active segments. The log's frames are only located here; the segment
+/// `RecoveryPlanner` for a plan, and carries it out: resumes, moves, quarantines or removes active
+/// segments. The tenant's log is recovered before (`TenantLogRecovery`); a stream's own log, left
+/// by an older build, is planned and cut here too. Frames are only located here; the segment
 /// pipeline replays them one at a time.
 struct StreamRecovery {
     /// A frame to replay: which generation file, where in it.
@@ -22,9 +23,12 @@ struct StreamRecovery {
         var loadedCheckpoint: Checkpoint
         var active: ActiveSegment?
         var movedSealed: [String] = []
+        /// Keys of the stream's own log (an older build's).
         var keys: [(String, IdempotencyStore.Answer)] = []
-        var frames: [Frame] = []
-        var generations: [WriteAheadLog.Generation] = []
+        /// Frames of the stream's own log to replay before the checkpoint moves to the tenant's numbers.
+        var legacyFrames: [Frame] = []
+        /// The stream has its own log (`wal/`), to remove once a tenant checkpoint is durable.
+        var legacyLog = false
     }
 
     let layout: StreamLayout
@@ -40,7 +44,7 @@ struct StreamRecovery {
     }
 
     func run() throws -> Recovered {
-        for directory in [layout.directory, layout.active, layout.rotated, layout.wal] {
+        for directory in [layout.directory, layout.active, layout.rotated] {
             try fileSystem.makeDirectories(directory)
         }
         var facts = RecoveryFacts()
@@ -64,9 +68,23 @@ struct StreamRecovery {
             let twin = try observeSegment(layout.rotated + "/" + fact.name)
             facts.rotatedTwins[fact.name] = twin.0.segmentID
         }
+        // A stream's own log, from a build before the tenant log: replayed while the checkpoint
+        // still counts in its numbers; once it counts in the tenant's, what is left of it is in
+        // segments already (a migration that stopped before removing it).
+        let legacy = try fileSystem.kind(of: layout.wal) == .directory
+        let replayLegacy = legacy && !loaded.tenantLog
         var keys: [FoundKey] = []
         var frames: [Frame] = []
-        facts.log = try scanLog(after: loaded, keys: &keys, frames: &frames)
+        if replayLegacy {
+            facts.log = try LogScanner.scanDirectory(layout.wal, fileSystem: fileSystem) { number, path, location, payload in
+                if let (key, answer) = BatchPayload.idempotencyAnswer(in: payload, stream: layout.stream) {
+                    keys.append(FoundKey(generation: number, end: location.end, key: key, answer: answer))
+                }
+                if location.sequence > loaded.sequence {
+                    frames.append(Frame(path: path, location: location))
+                }
+            }
+        }
 
         let plan: RecoveryPlanner.Plan
         switch RecoveryPlanner.plan(facts) {
@@ -74,18 +92,27 @@ struct StreamRecovery {
         case let .failure(refusal): throw refusal
         }
         var recovered = Recovered(plan: plan, loadedCheckpoint: loaded)
-        try cutLog(plan)
+        try LogScanner.cut(plan.logCuts, fileSystem: fileSystem, logger: logger)
         try applySegmentActions(&recovered, readers: readers)
         recovered.keys = keys.filter { $0.end <= plan.replayLimits[$0.generation] ?? 0 }.map { ($0.key, $0.answer) }
-        recovered.frames = frames.filter { frame in
+        recovered.legacyFrames = frames.filter { frame in
             let number = LogFormat.generation(ofFile: FileSystemPath.name(of: frame.path)) ?? 0
             return frame.location.end <= plan.replayLimits[number] ?? 0
         }
-        recovered.generations = facts.log.map { g in
-            let limit = plan.replayLimits[g.number] ?? g.validEnd
-            return WriteAheadLog.Generation(number: g.number, lastSequence: g.lastSequence ?? ((g.header?.firstSequence ?? 1) - 1), bytes: limit)
-        }
+        recovered.legacyLog = legacy
         return recovered
+    }
+
+    /// Removes the stream's own log (older builds') once a checkpoint in the tenant's numbers is
+    /// durable: everything it held is in segments.
+    func removeLegacyLog() throws {
+        for name in try fileSystem.list(layout.wal) {
+            try fileSystem.removeIfPresent(layout.wal + "/" + name)
+        }
+        try fileSystem.removeDirectory(layout.wal)
+        try fileSystem.syncDirectory(layout.directory)
+        logger.info("the stream's own write-ahead log is replayed and removed; the tenant's log takes its batches now",
+                    metadata: ["path": "\(layout.wal)"])
     }
 
     /// Reads one segment file: what it holds, and the reader when it is a segment. A read error
@@ -107,45 +134,6 @@ struct StreamRecovery {
                                              blockEnds: reader.blocks.map { Int($0.offset) + Int($0.length) },
                                              segmentID: reader.header.segmentID)
         return (fact, reader)
-    }
-
-    /// Scans every generation, each up to where its successor's header says it ends; collects
-    /// the idempotency keys of every frame and the frames after the checkpoint.
-    private func scanLog(after checkpoint: Checkpoint, keys: inout [FoundKey], frames: inout [Frame]) throws -> [LogScanner.Generation] {
-        let numbers = try fileSystem.list(layout.wal).compactMap(LogFormat.generation(ofFile:)).sorted()
-        let paths = numbers.map { layout.wal + "/" + LogFormat.fileName($0) }
-        var ends: [Int: Int] = [:]
-        for (number, path) in zip(numbers, paths) {
-            if let header = try LogScanner.header(path, number: number, fileSystem: fileSystem), header.previousGeneration > 0,
-               let end = header.previousEnd {
-                ends[header.previousGeneration] = end
-            }
-        }
-        var generations: [LogScanner.Generation] = []
-        for (i, number) in numbers.enumerated() {
-            let limit = ends[number]
-            let path = paths[i]
-            let scanned = try LogScanner.scan(path, number: number, limit: limit, fileSystem: fileSystem) { location, payload in
-                if let (key, answer) = BatchPayload.idempotencyAnswer(in: payload, stream: layout.stream) {
-                    keys.append(FoundKey(generation: number, end: location.end, key: key, answer: answer))
-                }
-                if location.sequence > checkpoint.sequence {
-                    frames.append(Frame(path: path, location: location))
-                }
-            }
-            generations.append(scanned)
-        }
-        return generations
-    }
-
-    private func cutLog(_ plan: RecoveryPlanner.Plan) throws {
-        for cut in plan.logCuts {
-            logger.warning("cutting the write-ahead log", metadata: ["path": "\(cut.path)", "offset": "\(cut.offset)", "reason": "\(cut.reason)"])
-            let fd = try fileSystem.open(cut.path, .write)
-            defer { fileSystem.close(fd) }
-            try fileSystem.truncate(fd, to: cut.offset, path: cut.path)
-            try fileSystem.sync(fd, path: cut.path)
-        }
     }
 
     private func applySegmentActions(_ recovered: inout Recovered, readers: [String: SegmentReader]) throws {

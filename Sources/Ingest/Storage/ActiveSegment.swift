@@ -70,6 +70,8 @@ final class ActiveSegment {
     var blockCount: Int { writer.blocks.count }
     var timeRange: ClosedRange<Int64>? { writer.timeRange }
     var created: Int64 { writer.header.created }
+    /// The format version its header announces (a segment an older segd began may have an older one).
+    var formatVersion: UInt16 { writer.header.version }
 
     /// Appends `block` and makes it durable. On failure the segment is unchanged (the file cut
     /// back), or poisoned when the fsync or the cut-back failed.

@@ -11,10 +11,19 @@ import SegmentFormat
 /// follows that length in the old file was never acknowledged. A version 1 generation (the first
 /// build's) has no header: it starts with a frame.
 ///
-/// **Frame**: `"WAL1"`, `u32` payload length, `u32` CRC-32 of sequence number and payload, `u64`
-/// sequence number, the payload.
+/// **Frame** of a tenant's log (`<tenant>/_wal`, one log for all the tenant's streams): `"WALT"`,
+/// `u32` body length, `u32` CRC-32 of the sequence number and the body, `u64` sequence number, and
+/// the body: `u8` length of the stream's name, the name, the payload. Sequence numbers are the
+/// tenant's: a stream's batches are in increasing order, with other streams' batches between.
+///
+/// **Frame** of a stream's own log (`<tenant>/<stream>/wal`, written by builds before the tenant
+/// log; now only replayed, then removed): `"WAL1"`, `u32` payload length, `u32` CRC-32 of sequence
+/// number and payload, `u64` sequence number, the payload.
 enum LogFormat {
     static let frameMagic: [UInt8] = Array("WAL1".utf8)
+    static let tenantFrameMagic: [UInt8] = Array("WALT".utf8)
+    /// The three bytes both frame magics start with, to find a frame after damage.
+    static let frameMagicPrefix: [UInt8] = Array("WAL".utf8)
     static let frameHeaderSize = 20
     static let headerMagic: [UInt8] = Array("WALG".utf8)
     static let headerSize = 44
@@ -75,7 +84,25 @@ enum LogFormat {
                                 previousEnd: previous == .max ? nil : Int(previous))
     }
 
-    /// The frame header for `payload`.
+    /// The frame header and stream prefix for `payload` of `stream` in a tenant's log (the
+    /// payload follows them in the file, written as it is).
+    static func tenantFrameHead(sequence: UInt64, stream: [UInt8], payload: UnsafeRawBufferPointer) -> [UInt8] {
+        var prefix = ByteWriter(capacity: 1 + stream.count)
+        prefix.u8(UInt8(stream.count))
+        prefix.append(stream)
+        let crc = prefix.bytes.withUnsafeBytes { prefix in
+            withUnsafeBytes(of: sequence.littleEndian) { Checksum.crc32(payload, continuing: Checksum.crc32(prefix, continuing: Checksum.crc32($0))) }
+        }
+        var w = ByteWriter(capacity: frameHeaderSize + prefix.count)
+        w.append(tenantFrameMagic)
+        w.u32(UInt32(prefix.count + payload.count))
+        w.u32(crc)
+        w.u64(sequence)
+        w.append(prefix.bytes)
+        return w.bytes
+    }
+
+    /// The frame header for `payload` in a stream's own log (the format older builds wrote).
     static func frameHeader(sequence: UInt64, payload: UnsafeRawBufferPointer) -> [UInt8] {
         var w = ByteWriter(capacity: frameHeaderSize)
         w.append(frameMagic)
@@ -85,23 +112,39 @@ enum LogFormat {
         return w.bytes
     }
 
+    /// The CRC of a frame: of its sequence number and its body (for a tenant frame, the stream
+    /// prefix and the payload).
     static func checksum(sequence: UInt64, payload: UnsafeRawBufferPointer) -> UInt32 {
         withUnsafeBytes(of: sequence.littleEndian) { Checksum.crc32(payload, continuing: Checksum.crc32($0)) }
     }
 
-    /// A frame header's fields, before its payload is checked.
+    /// A frame header's fields, before its body is checked.
     struct FrameHeader {
         var length: Int
         var crc: UInt32
         var sequence: UInt64
+        /// A tenant frame, whose body starts with the stream's name.
+        var tenant: Bool
     }
 
     /// Decodes a frame header (`frameHeaderSize` bytes); nil when the magic is wrong or the length
     /// is out of bounds.
     static func decodeFrameHeader(_ bytes: UnsafeRawBufferPointer) -> FrameHeader? {
-        var r = ByteReader(bytes, context: "write-ahead log frame")
-        guard (try? r.expect(frameMagic, "frame")) != nil, let length = try? r.u32(), let crc = try? r.u32(),
-              let sequence = try? r.u64(), Int(length) <= maxPayload else { return nil }
-        return FrameHeader(length: Int(length), crc: crc, sequence: sequence)
+        guard bytes.count >= frameHeaderSize else { return nil }
+        let magic = UnsafeRawBufferPointer(rebasing: bytes[0..<4])
+        let tenant = magic.elementsEqual(tenantFrameMagic)
+        guard tenant || magic.elementsEqual(frameMagic) else { return nil }
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[4...]), context: "write-ahead log frame")
+        guard let length = try? r.u32(), let crc = try? r.u32(), let sequence = try? r.u64(), Int(length) <= maxPayload else { return nil }
+        return FrameHeader(length: Int(length), crc: crc, sequence: sequence, tenant: tenant)
+    }
+
+    /// The stream's name at the start of a tenant frame's body, and where its payload starts;
+    /// nil when the prefix does not fit in the body or is not a valid stream name.
+    static func decodeStreamPrefix(_ body: UnsafeRawBufferPointer) -> (stream: String, payloadOffset: Int)? {
+        guard let count = body.first.map(Int.init), count > 0, body.count >= 1 + count else { return nil }
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: body[1..<(1 + count)]), as: UTF8.self)
+        guard StreamSchema.isValidName(name) else { return nil }
+        return (name, 1 + count)
     }
 }

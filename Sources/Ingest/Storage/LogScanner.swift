@@ -1,3 +1,4 @@
+import Logging
 import SegmentFormat
 
 /// Reads one write-ahead-log generation file front to back through the file system, one buffer
@@ -5,11 +6,13 @@ import SegmentFormat
 /// is, and whether a sound frame follows the damage (then it is not a torn tail). What to do with
 /// damage is the recovery planner's decision, not the scanner's.
 struct LogScanner {
-    /// Where one sound frame's payload lies.
+    /// Where one sound frame's payload lies, and the stream it belongs to (nil in a stream's own log).
     struct FrameLocation: Sendable, Equatable {
         var sequence: UInt64
         var offset: Int
         var length: Int
+        var stream: String? = nil
+        /// Where the frame ends.
         var end: Int { offset + length }
     }
 
@@ -62,6 +65,36 @@ struct LogScanner {
         defer { fileSystem.close(fd) }
         var scanner = LogScanner(fileSystem: fileSystem, path: path, fd: fd, fileSize: try fileSystem.size(fd, path: path))
         return try scanner.run(number: number, limit: limit, visit: visit)
+    }
+
+    /// Scans every generation file in `directory`, oldest first, each up to where the next one's
+    /// header says it ends; `visit` gets each sound frame with its generation's number and path.
+    static func scanDirectory(_ directory: String, fileSystem: any FileSystem,
+                              visit: (Int, String, FrameLocation, UnsafeRawBufferPointer) -> Void) throws(FileSystemError) -> [Generation] {
+        let numbers = try fileSystem.list(directory).compactMap(LogFormat.generation(ofFile:)).sorted()
+        let paths = numbers.map { directory + "/" + LogFormat.fileName($0) }
+        var ends: [Int: Int] = [:]
+        for (number, path) in zip(numbers, paths) {
+            if let header = try header(path, number: number, fileSystem: fileSystem), header.previousGeneration > 0, let end = header.previousEnd {
+                ends[header.previousGeneration] = end
+            }
+        }
+        var generations: [Generation] = []
+        for (number, path) in zip(numbers, paths) {
+            generations.append(try scan(path, number: number, limit: ends[number], fileSystem: fileSystem) { visit(number, path, $0, $1) })
+        }
+        return generations
+    }
+
+    /// Carries out a recovery plan's cuts: each file is cut back and fsynced.
+    static func cut(_ cuts: [RecoveryPlanner.LogCut], fileSystem: any FileSystem, logger: Logger) throws(FileSystemError) {
+        for cut in cuts {
+            logger.warning("cutting the write-ahead log", metadata: ["path": "\(cut.path)", "offset": "\(cut.offset)", "reason": "\(cut.reason)"])
+            let fd = try fileSystem.open(cut.path, .write)
+            defer { fileSystem.close(fd) }
+            try fileSystem.truncate(fd, to: cut.offset, path: cut.path)
+            try fileSystem.sync(fd, path: cut.path)
+        }
     }
 
     /// The header of the generation file at `path`, nil when it has none (version 1, or too short).
@@ -144,7 +177,7 @@ struct LogScanner {
         guard let header = borrow(offset, LogFormat.frameHeaderSize, LogFormat.decodeFrameHeader) else {
             return .failure(Unsound(text: "no frame starts here"))
         }
-        let location = FrameLocation(sequence: header.sequence, offset: offset + LogFormat.frameHeaderSize, length: header.length)
+        var location = FrameLocation(sequence: header.sequence, offset: offset + LogFormat.frameHeaderSize, length: header.length)
         guard location.end <= fileSize else {
             return .failure(Unsound(text: "frame of \(header.length) bytes runs past the end of the file"))
         }
@@ -153,6 +186,14 @@ struct LogScanner {
         guard crc == header.crc else { return .failure(Unsound(text: "frame checksum mismatch (sequence \(header.sequence))")) }
         if let previous, header.sequence <= previous {
             return .failure(Unsound(text: "sequence \(header.sequence) after \(previous)"))
+        }
+        if header.tenant {
+            guard let (stream, payloadOffset) = borrow(location.offset, location.length, LogFormat.decodeStreamPrefix) else {
+                return .failure(Unsound(text: "frame of sequence \(header.sequence) names no valid stream"))
+            }
+            location.stream = stream
+            location.offset += payloadOffset
+            location.length -= payloadOffset
         }
         return .success(location)
     }
@@ -163,8 +204,8 @@ struct LogScanner {
         while candidate + LogFormat.frameHeaderSize <= fileSize {
             let count = min(1 << 20, fileSize - candidate)
             try ensure(candidate, count)
-            guard let hit = borrow(candidate, count, { Self.find(LogFormat.frameMagic, in: $0) }) else {
-                candidate += max(1, count - LogFormat.frameMagic.count + 1)
+            guard let hit = borrow(candidate, count, { Self.find(LogFormat.frameMagicPrefix, in: $0) }) else {
+                candidate += max(1, count - LogFormat.frameMagicPrefix.count + 1)
                 continue
             }
             if case let .success(location) = try frame(at: candidate + hit, after: nil) { return location }

@@ -4,34 +4,40 @@ import Logging
 import Metrics
 import SegmentFormat
 
-/// The write-ahead log in front of a stream's segments: an append-only, numbered sequence of
-/// batches that makes each batch durable before its append returns, so that an acknowledged
-/// record survives a crash before its block reaches a segment. Layout: `LogFormat`.
+/// The write-ahead log in front of one tenant's streams (`<tenant>/_wal`): an append-only,
+/// numbered sequence of batches, each tagged with its stream, that makes each batch durable before
+/// its append returns, so that an acknowledged record survives a crash before its block reaches a
+/// segment. Layout: `LogFormat`.
 ///
 /// **Group commit**: appends queue up while a write and fsync are in flight; the next round
-/// writes everything queued and makes it durable with one fsync, so concurrent requests share the
-/// cost of durability. The log is an actor on its own serial executor: file I/O never runs on the
-/// caller's thread.
+/// writes everything queued, for every stream of the tenant, and makes it durable with one fsync,
+/// so concurrent requests share the cost of durability however they spread over streams. The log
+/// is an actor on its own serial executor: file I/O never runs on the caller's thread. One log per
+/// tenant keeps one tenant's fsyncs from ever delaying another's.
 ///
-/// **Numbering and reclaim**: each batch gets the next sequence number when it is queued, so the
-/// order of the file is the order of the numbers. A new generation file starts past `rollBytes`,
-/// and `reclaim(through:)` deletes the generations whose batches are all in segments. Numbers
-/// continue from the largest a previous run left (frames, generation headers, checkpoint).
+/// **Numbering and reclaim**: each batch gets the tenant's next sequence number when it is
+/// queued, so the order of the file is the order of the numbers. A new generation file starts
+/// past `rollBytes`. Each stream confirms (`confirm`) the batches its segments hold for certain;
+/// the oldest generation is deleted once every stream that has batches in it has confirmed them
+/// (generations go oldest first: a generation's valid end is recorded in the next one's header).
+/// Numbers continue from the largest a previous run left (frames, generation headers, checkpoints).
 ///
 /// **Failures**: a failed write fails its round's batches only (the file is cut back to its last
 /// good frame). A failed fsync poisons the generation (`DurableFile`): the round fails, so do the
 /// batches queued behind it, and the next round starts a new generation whose header records
 /// where the old one's durable frames end, so replay never mistakes the rest for batches.
 actor WriteAheadLog {
-    /// A generation file other than the current one: its number, the last batch it holds, its size.
+    /// A generation file other than the current one: its number, the last batch of each stream it
+    /// holds, its size.
     struct Generation: Sendable, Equatable {
         var number: Int
-        var lastSequence: UInt64
+        var lastSequences: [String: UInt64]
         var bytes: Int
     }
 
     private struct Queued {
         let sequence: UInt64
+        let stream: String
         let payload: [UInt8]
         let onDurable: @Sendable (UInt64) -> Void
         let done: CheckedContinuation<UInt64, Error>
@@ -62,7 +68,10 @@ actor WriteAheadLog {
     private var older: [Generation]
     private var current: DurableFile?
     private var currentNumber: Int
-    private var lastSequenceInCurrent: UInt64
+    /// The last batch of each stream in the current generation.
+    private var lastInCurrent: [String: UInt64] = [:]
+    /// Per stream, the batch up to which its segments hold everything (`confirm`).
+    private var confirmed: [String: UInt64] = [:]
     /// The previous generation's valid length, for the header of the next file (a poisoned
     /// current file is abandoned at its durable size).
     private var endOfAbandoned: Int?
@@ -72,7 +81,7 @@ actor WriteAheadLog {
 
     /// Opens the log in `directory` after recovery: appends go to a new generation numbered
     /// `nextGeneration`, sequence numbers continue at `nextSequence`, and `generations` are the
-    /// files a previous run left, for `reclaim`.
+    /// files a previous run left, deleted once their streams `confirm` them.
     init(directory: String, fileSystem: any FileSystem, nextSequence: UInt64, nextGeneration: Int,
          generations: [Generation], rollBytes: Int, label: String, logger: Logger = Logger(label: "segd")) throws(FileSystemError) {
         self.directory = directory
@@ -82,7 +91,6 @@ actor WriteAheadLog {
         self.nextSequence = nextSequence
         older = generations
         currentNumber = nextGeneration
-        lastSequenceInCurrent = nextSequence &- 1
         executor = SerialQueueExecutor(label: "segd.wal.\(label)")
         sizes = LogSizes(older: generations.reduce(0) { $0 + $1.bytes })
         current = try Self.startGeneration(after: generations.last.map { ($0.number, $0.bytes) }, atLeast: nextGeneration,
@@ -128,16 +136,17 @@ actor WriteAheadLog {
     /// Rounds of write + fsync so far.
     nonisolated var commits: Int { sizes.commits }
 
-    /// Appends `payload` as one batch and returns its sequence number once it is written and
-    /// fsynced. `onDurable` runs on the log's executor right after the fsync, before any later
-    /// batch's, so callers can keep durable batches in log order; it must only hand the batch on.
-    func append(_ payload: [UInt8], onDurable: @escaping @Sendable (UInt64) -> Void) async throws -> UInt64 {
+    /// Appends `payload` as one batch of `stream` and returns its sequence number once it is
+    /// written and fsynced. `onDurable` runs on the log's executor right after the fsync, before
+    /// any later batch's, so callers can keep durable batches in log order; it must only hand the
+    /// batch on.
+    func append(_ payload: [UInt8], stream: String, onDurable: @escaping @Sendable (UInt64) -> Void) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<UInt64, Error>) in
             guard !closed else {
                 done.resume(throwing: Failure.closed)
                 return
             }
-            queue.append(Queued(sequence: nextSequence, payload: payload, onDurable: onDurable, done: done))
+            queue.append(Queued(sequence: nextSequence, stream: stream, payload: payload, onDurable: onDurable, done: done))
             nextSequence += 1
             scheduleRound()
         }
@@ -189,7 +198,7 @@ actor WriteAheadLog {
         let started = DispatchTime.now().uptimeNanoseconds
         try file.sync()
         fsyncTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        lastSequenceInCurrent = batch[batch.count - 1].sequence
+        for item in batch { lastInCurrent[item.stream] = item.sequence }
         sizes.setCurrent(file.size)
         sizes.countCommit()
     }
@@ -198,7 +207,7 @@ actor WriteAheadLog {
         for item in batch {
             // Header and payload are written as they are: joining them would copy every accepted byte again.
             try item.payload.withFileBytes { (payload) throws(FileSystemError) in
-                try file.append(LogFormat.frameHeader(sequence: item.sequence, payload: payload))
+                try file.append(LogFormat.tenantFrameHead(sequence: item.sequence, stream: Array(item.stream.utf8), payload: payload))
                 try file.append(payload)
             }
         }
@@ -210,9 +219,10 @@ actor WriteAheadLog {
         let next = try Self.startGeneration(after: previous, atLeast: currentNumber + 1, firstSequence: firstSequence,
                                             directory: directory, fileSystem: fileSystem)
         if let file = current {
-            older.append(Generation(number: currentNumber, lastSequence: lastSequenceInCurrent, bytes: file.durableSize))
+            older.append(Generation(number: currentNumber, lastSequences: lastInCurrent, bytes: file.durableSize))
             file.close()
         }
+        lastInCurrent = [:]
         current = next
         currentNumber = LogFormat.generation(ofFile: FileSystemPath.name(of: next.path)) ?? currentNumber + 1
         endOfAbandoned = nil
@@ -223,21 +233,35 @@ actor WriteAheadLog {
     /// is marked as never written by the next generation's header.
     private func abandonCurrent() {
         guard let file = current else { return }
-        older.append(Generation(number: currentNumber, lastSequence: lastSequenceInCurrent, bytes: file.durableSize))
+        older.append(Generation(number: currentNumber, lastSequences: lastInCurrent, bytes: file.durableSize))
+        lastInCurrent = [:]
         endOfAbandoned = file.durableSize
         file.close()
         current = nil
         sizes.rolled(olderBytes: older.reduce(0) { $0 + $1.bytes }, current: 0)
     }
 
-    /// Deletes the generation files whose batches all have sequence numbers up to `sequence`
-    /// (they are durable in segments now). The current generation is kept.
-    func reclaim(through sequence: UInt64) {
-        while let first = older.first, first.lastSequence <= sequence {
-            _ = try? fileSystem.removeIfPresent(directory + "/" + LogFormat.fileName(first.number))
+    /// Records that `stream`'s segments hold every batch of it up to `sequence` for certain, and
+    /// deletes the oldest generations whose batches are all confirmed by their streams. The
+    /// current generation is kept.
+    func confirm(stream: String, through sequence: UInt64) {
+        confirmed[stream] = max(confirmed[stream] ?? 0, sequence)
+        deleteConfirmed()
+    }
+
+    private func deleteConfirmed() {
+        var removed = false
+        while let first = older.first, first.lastSequences.allSatisfy({ confirmed[$0.key] ?? 0 >= $0.value }) {
+            do {
+                try fileSystem.removeIfPresent(directory + "/" + LogFormat.fileName(first.number))
+            } catch {
+                logger.warning("cannot delete a reclaimed write-ahead log generation; will retry", metadata: ["error": "\(error)"])
+                break
+            }
             older.removeFirst()
+            removed = true
         }
-        sizes.rolled(olderBytes: older.reduce(0) { $0 + $1.bytes }, current: current?.size ?? 0)
+        if removed { sizes.rolled(olderBytes: older.reduce(0) { $0 + $1.bytes }, current: current?.size ?? 0) }
     }
 
     /// Stops taking appends; returns once every batch queued before is durable or failed.
@@ -246,16 +270,15 @@ actor WriteAheadLog {
         if !queue.isEmpty { round() }
     }
 
-    /// After `close`, once every batch is durable in a segment: starts an empty generation that
-    /// carries the numbering on, and deletes every other file.
-    func finish() throws(FileSystemError) {
-        if let file = current, file.size <= LogFormat.headerSize, older.isEmpty { return }
-        try roll(firstSequence: nextSequence)
-        for g in older {
-            _ = try fileSystem.removeIfPresent(directory + "/" + LogFormat.fileName(g.number))
-        }
-        older.removeAll()
-        sizes.rolled(olderBytes: 0, current: current?.size ?? 0)
+    /// After `close`, once the streams have confirmed what their segments hold: ends the current
+    /// generation (if it holds batches) and deletes every generation whose batches are all
+    /// confirmed. Returns whether the log is empty now (one empty generation carries the numbering
+    /// on); the generations of a stream that did not confirm are kept for the next start.
+    func finish() throws(FileSystemError) -> Bool {
+        if let file = current, file.size > LogFormat.headerSize { try roll(firstSequence: nextSequence) }
+        if current == nil { try roll(firstSequence: nextSequence) }
+        deleteConfirmed()
+        return older.isEmpty
     }
 }
 

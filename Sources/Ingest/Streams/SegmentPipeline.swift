@@ -27,13 +27,13 @@ struct BlockHandoff: @unchecked Sendable {
     }
 }
 
-/// One block being encoded, with what its append may put in the checkpoint and the batches
-/// whose last rows it holds.
+/// One block being encoded, with what its append may put in the checkpoint and the buffer bytes
+/// of the batches whose last rows it holds (released once it is appended).
 struct EncodingJob {
     let rows: BlockHandoff?
     let result: Task<BlockHandoff.Encoded?, Never>
     let progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)
-    let batches: [DurableBatch]
+    let bytes: Int
 }
 
 actor SegmentPipeline {
@@ -56,13 +56,15 @@ actor SegmentPipeline {
     private var pending: [DurableBatch] = []
     private var pendingHead = 0
     private var cursor = 0
-    /// Batches whose last rows are in the assembled block (released once it is written).
-    private var assembledBatches: [DurableBatch] = []
+    /// Buffer bytes of the batches whose last rows are in the assembled block (released once it
+    /// is written), and whether there are any such batches.
+    private var assembledBytes = 0
+    private var assembledAny = false
     /// Blocks being encoded, in log order: appended first come, first served.
     private var encoding: [EncodingJob] = []
     /// Blocks at most encoded at once: one per core keeps every core busy, and memory bounded.
     private let maxEncoding = max(2, ProcessInfo.processInfo.activeProcessorCount)
-    /// Emptied blocks, for the assembler to fill again.
+    /// An emptied block, for the assembler to fill again (one: each holds a block's capacity).
     private var spareBlocks: [BlockBuilder] = []
     private var writing = false
     private var writerQueue: [CheckedContinuation<Void, Never>] = []
@@ -92,7 +94,8 @@ actor SegmentPipeline {
         self.idempotency = idempotency
         self.hooks = hooks
         self.logger = logger
-        encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates)
+        encoder = BlockEncoder(compression: schema.compression, candidatesTried: options.encodingCandidates,
+                               formatVersion: options.formatVersion, maxShreddedColumns: options.maxShreddedColumns)
         assembler = BlockAssembler(columns: schema.columns, maxRows: options.blockRows)
         let dimensions = [("tenant", layout.tenant), ("stream", layout.stream)]
         sealedCounter = Counter(label: "segd_segments_sealed_total", dimensions: dimensions)
@@ -102,10 +105,12 @@ actor SegmentPipeline {
 
     // MARK: Recovery
 
-    /// Recovers what a previous run left (see `StreamRecovery`), replays the log's batches into
-    /// blocks, and returns the log to append to; throws `RecoveryPlanner.Refusal` when the
-    /// stream must not take records.
-    func recover(tail: TailBuffer) async throws -> WriteAheadLog {
+    /// Recovers what a previous run left (see `StreamRecovery`), replays the batches of the
+    /// stream's own log (an older build's) and moves the checkpoint to the tenant's numbers, then
+    /// replays `frames` (the tenant log's batches of this stream after its checkpoint) into
+    /// blocks; from then on `log` takes the stream's batches. Throws `RecoveryPlanner.Refusal`
+    /// when the stream must not take records.
+    func recover(tail: TailBuffer, log: WriteAheadLog, frames: [StreamRecovery.Frame]) async throws {
         let recovery = StreamRecovery(layout: layout, fileSystem: fileSystem, logger: logger)
         let recovered = try recovery.run()
         checkpoint = recovered.plan.checkpoint
@@ -116,23 +121,46 @@ actor SegmentPipeline {
         for sealed in recovered.movedSealed { logger.info("sealed segment moved into rotated", metadata: ["path": "\(sealed)"]) }
         for (key, answer) in recovered.keys { idempotency.record(key, answer) }
         recovery.seedTail(tail, activePath: active?.path)
-
-        let log = try WriteAheadLog(directory: layout.wal, fileSystem: fileSystem, nextSequence: recovered.plan.nextSequence,
-                                    nextGeneration: recovered.plan.nextGeneration, generations: recovered.generations,
-                                    rollBytes: options.walRollBytes, label: "\(layout.tenant).\(layout.stream)", logger: logger)
         wal = log
-        try await replay(recovered.frames, recovery: recovery, tail: tail)
-        if recovered.plan.checkpoint != recovered.loadedCheckpoint { try writeCheckpoint() }
-        return log
+
+        try await replay(recovered.legacyFrames, recovery: recovery, tail: tail)
+        if !checkpoint.tenantLog {
+            try moveToTenantNumbers()
+        } else if recovered.plan.checkpoint != recovered.loadedCheckpoint {
+            try writeCheckpoint()
+        }
+        if recovered.legacyLog { try recovery.removeLegacyLog() }
+        try await replay(frames, recovery: recovery, tail: tail)
+        reclaim()
     }
 
-    /// Buffers the log's batches after the checkpoint again and writes them into blocks as they
-    /// fill (memory stays bounded by a block), then the rest, before the store takes appends.
+    /// After the stream's own log is replayed into segments (and only then: nothing of it may
+    /// wait in memory), writes a durable checkpoint in the tenant's numbers, which says that the
+    /// old log is wholly in segments; throws if it is not known durable (the old log stays).
+    private func moveToTenantNumbers() throws {
+        guard pendingHead == pending.count && assembler.block.rowCount == 0 && encoding.isEmpty else {
+            throw RecoveryPlanner.Refusal(reason: "the stream's own log did not reach segments whole; it is kept for the next start")
+        }
+        checkpoint.tenantLog = true
+        checkpoint.sequence = 0
+        checkpoint.partialSequence = 0
+        checkpoint.partialRows = 0
+        progress = (0, 0, 0)
+        try writeCheckpoint()
+        guard durableCheckpoint == checkpoint else {
+            throw RecoveryPlanner.Refusal(reason: "the checkpoint in the tenant log's numbers is not known durable; the stream's own log is kept for the next start")
+        }
+    }
+
+    /// Buffers logged batches again and writes them into blocks as they fill (memory stays
+    /// bounded by a block), then the rest, before the store takes appends.
     private func replay(_ frames: [StreamRecovery.Frame], recovery: StreamRecovery, tail: TailBuffer) async throws {
+        guard !frames.isEmpty else { return }
         await lockWriter()
         defer { unlockWriter() }
         var replayed = 0
-        for frame in frames {
+        // Frames at or below the checkpoint are in segments already (whoever located them).
+        for frame in frames where frame.location.sequence > checkpoint.sequence {
             let bytes = try recovery.payload(frame)
             let payload: BatchPayload
             do {
@@ -192,7 +220,7 @@ actor SegmentPipeline {
     }
 
     /// Writes and seals everything (the log is closed: the inbox is complete). Returns whether
-    /// every batch is now in a sealed segment, and if so lets the log start clean.
+    /// every batch is now in a sealed segment (then the tenant's log may start clean).
     func finish() async -> Bool {
         await lockWriter()
         defer { unlockWriter() }
@@ -201,14 +229,8 @@ actor SegmentPipeline {
         seal()
         let everything = pendingHead == pending.count && assembler.block.rowCount == 0 && encoding.isEmpty && active == nil
             && checkpoint == durableCheckpoint
-        guard everything, let wal else { return false }
-        do {
-            try idempotency.sync()
-            try await wal.finish()
-        } catch {
-            logger.warning("the write-ahead log was kept at shutdown", metadata: ["error": "\(error)"])
-            return false
-        }
+        guard everything, let (log, stream, through) = confirmable() else { return false }
+        await log.confirm(stream: stream, through: through)
         return true
     }
 
@@ -252,7 +274,7 @@ actor SegmentPipeline {
         while true {
             while encoding.count < maxEncoding {
                 fill()
-                guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || !assembledBatches.isEmpty)) else { break }
+                guard assembler.isFull || (includingPartial && (assembler.block.rowCount > 0 || assembledAny)) else { break }
                 startEncoding()
             }
             guard let job = encoding.first else { return }
@@ -263,17 +285,19 @@ actor SegmentPipeline {
         }
     }
 
-    /// Hands the assembled block to an encoding task (off this executor, on any core) with what
+    /// Hands the assembled block to an encoding task (off this executor, on every core) with what
     /// the checkpoint may say once it is in a segment.
     private func startEncoding() {
         let rows = assembler.block.rowCount > 0 ? BlockHandoff(block: assembler.takeBlock(replacement: spareBlocks.popLast())) : nil
         let encoder = self.encoder
-        let result = Task.detached(priority: .medium) { () -> BlockHandoff.Encoded? in
+        // Off the cooperative pool, at a lower priority than requests: `EncodingExecutor`.
+        let result = Task.detached(executorPreference: EncodingExecutor.shared) { () -> BlockHandoff.Encoded? in
             guard let rows else { return nil }
             return BlockHandoff.Encoded(block: encoder.encode(rows.block))
         }
-        encoding.append(EncodingJob(rows: rows, result: result, progress: progress, batches: assembledBatches))
-        assembledBatches.removeAll(keepingCapacity: true)
+        encoding.append(EncodingJob(rows: rows, result: result, progress: progress, bytes: assembledBytes))
+        assembledBytes = 0
+        assembledAny = false
     }
 
     /// Appends an encoded block (or, for a job of empty batches only, moves the checkpoint on),
@@ -286,13 +310,8 @@ actor SegmentPipeline {
             checkpoint.sequence = job.progress.sequence
             try? writeCheckpoint()
         }
-        var bytes = 0
-        for batch in job.batches {
-            bytes += batch.bytes
-            admission.returnParser(batch.parser)
-        }
-        admission.release(bytes)
-        if let rows = job.rows, spareBlocks.count < maxEncoding {
+        admission.release(job.bytes)
+        if let rows = job.rows, spareBlocks.isEmpty {
             rows.block.removeAll()
             spareBlocks.append(rows.block)
         }
@@ -307,7 +326,11 @@ actor SegmentPipeline {
             cursor = assembler.take(from: head.parser.block, startingAt: cursor)
             if cursor >= head.rows {
                 progress = (head.sequence, 0, 0)
-                assembledBatches.append(head)
+                // Its rows are in the block now: its parsed columns go back to the pool at once
+                // (its bytes stay held against the bound until the block is in a segment).
+                assembledBytes += head.bytes
+                assembledAny = true
+                admission.returnParser(head.parser)
                 pendingHead += 1
                 cursor = 0
             } else {
@@ -326,7 +349,9 @@ actor SegmentPipeline {
     /// the block is durable, and the next checkpoint covers it (until then, a crash cuts it and
     /// the log replays its rows).
     private func append(_ block: BlockEncoder.EncodedBlock, progress: (sequence: UInt64, partialSequence: UInt64, partialRows: Int)) throws {
-        if let current = active, current.state != .open {
+        // A segment whose header announces another format version (one an older segd began) is
+        // sealed as it is: the block is encoded for this version.
+        if let current = active, current.state != .open || current.formatVersion != block.formatVersion {
             seal()
             guard active == nil else { throw FileSystemError(.write, path: current.path, code: EIO) }
         }
@@ -338,7 +363,8 @@ actor SegmentPipeline {
             let name = SegmentName.make(stream: layout.stream, created: now, node: options.node, sequence: nextSegmentNumber)
             // The number is taken when the segment is created, whatever happens to it later.
             nextSegmentNumber += 1
-            let header = SegmentHeader(schema: schema, tenant: layout.tenant, node: options.node, created: now, blockRows: options.blockRows)
+            let header = SegmentHeader(schema: schema, tenant: layout.tenant, node: options.node, created: now, blockRows: options.blockRows,
+                                       version: options.formatVersion)
             segment = try ActiveSegment.create(name, in: layout.active, header: header, fileSystem: fileSystem)
             active = segment
         }
@@ -367,18 +393,24 @@ actor SegmentPipeline {
         }
     }
 
-    /// Lets the log delete what segments hold for certain, once the idempotency keys of those
-    /// batches are durable too.
+    /// Confirms to the tenant's log what segments hold for certain (it deletes a generation once
+    /// every stream with batches in it has), without waiting.
     private func reclaim() {
-        guard let wal, durableCheckpoint.sequence > 0 else { return }
+        guard let (log, stream, through) = confirmable() else { return }
+        Task { await log.confirm(stream: stream, through: through) }
+    }
+
+    /// What the log may be told the segments hold: the durable checkpoint's batches, once the
+    /// idempotency keys of those batches are durable too. Nil when nothing is to be confirmed.
+    private func confirmable() -> (WriteAheadLog, String, UInt64)? {
+        guard let wal, durableCheckpoint.tenantLog else { return nil }
         do {
             try idempotency.sync()
         } catch {
             logger.warning("idempotency keys not yet durable; keeping the write-ahead log", metadata: ["error": "\(error)"])
-            return
+            return nil
         }
-        let through = durableCheckpoint.sequence
-        Task { await wal.reclaim(through: through) }
+        return (wal, layout.stream, durableCheckpoint.sequence)
     }
 
     // MARK: Sealing

@@ -10,16 +10,54 @@ public enum StoreRefusal: Error, Sendable {
     case closed
 }
 
+/// Room in the node's buffers (`BufferBudget`) held for one request: taken before its body is
+/// parsed (`StreamStore.reserve`), so that a request waiting for room holds only its body, never
+/// its parsed copy; handed on with its records when they are durable, and given back when they
+/// are in a segment. Given back when dropped otherwise, so every failure returns it. Owned by
+/// one request at a time.
+public final class BufferReservation: @unchecked Sendable {
+    /// What a request of `bodyBytes` holds until its rows are in a segment, as the bound counts
+    /// it: the logged payload (until durable) and the parsed columns, each about the body's size.
+    static func bytes(forBody bodyBytes: Int) -> Int { 2 * bodyBytes + 64 }
+
+    let bytes: Int
+    private let admission: StreamAdmission
+    private var held = true
+
+    init(bytes: Int, admission: StreamAdmission) {
+        self.bytes = bytes
+        self.admission = admission
+    }
+
+    deinit { release() }
+
+    /// Passes the bytes on to the durable batch (the pipeline gives them back).
+    func handOn() -> Int {
+        held = false
+        return bytes
+    }
+
+    /// Gives the bytes back now, if they are still held here.
+    func release() {
+        guard held else { return }
+        held = false
+        admission.release(bytes)
+    }
+}
+
 /// A request's records, checked and laid out for the log, not yet durable. Owned by the request
 /// until `commit` or `discard`.
 public final class PreparedBatch: @unchecked Sendable {
     let parser: RecordParser
     public let payload: BatchPayload
     public var records: Int { payload.records }
+    /// The room it holds in the buffers; nil until `commit` takes it (if not taken before parsing).
+    var reservation: BufferReservation?
 
-    init(parser: RecordParser, payload: BatchPayload) {
+    init(parser: RecordParser, payload: BatchPayload, reservation: BufferReservation?) {
         self.parser = parser
         self.payload = payload
+        self.reservation = reservation
     }
 }
 
@@ -37,14 +75,16 @@ struct DurableBatch: @unchecked Sendable {
 }
 
 /// The admission half of a stream: checks and lays out requests (`prepare`), holds their bytes
-/// against the stream's buffer bound while they are in memory, and passes each durable batch to
-/// the segment pipeline through an inbox in log order. When the buffers are full, a request
-/// waits for room (first come, first served) up to `StreamOptions.admissionWait`, so that a
-/// closed-loop client slows down instead of failing; only then is it refused. It never does I/O:
-/// its lock guards a few counters, the waiters and the inbox. Thread-safe.
+/// against the node-wide buffer bound (`BufferBudget`) while they are in memory, and passes each
+/// durable batch to the segment pipeline through an inbox in log order. When the buffers are
+/// full, a request waits for room up to `StreamOptions.admissionWait` (see `BufferBudget`), so
+/// that a closed-loop client slows down instead of failing; only then is it refused. It never
+/// does I/O: its lock guards a few fields and the inbox. Thread-safe.
 final class StreamAdmission: @unchecked Sendable {
     let schema: StreamSchema
     let options: StreamOptions
+    let tenant: String
+    private let budget: BufferBudget
     private let lock = NSLock()
     // Guarded by `lock`:
     private var bufferedBytes = 0
@@ -55,19 +95,12 @@ final class StreamAdmission: @unchecked Sendable {
     private var wakeQueued = false
     private var failure: Error?
     private var wake: (@Sendable () -> Void)?
-    private var waiters: [Waiter] = []
-    private var nextWaiter = 0
 
-    /// A request waiting for room in the buffers.
-    private struct Waiter {
-        let id: Int
-        let bytes: Int
-        let continuation: CheckedContinuation<StoreRefusal?, Never>
-    }
-
-    init(schema: StreamSchema, options: StreamOptions) {
+    init(schema: StreamSchema, options: StreamOptions, tenant: String, budget: BufferBudget) {
         self.schema = schema
         self.options = options
+        self.tenant = tenant
+        self.budget = budget
     }
 
     /// Sets what to call when the inbox holds a block's worth of rows (the pipeline's drain).
@@ -75,88 +108,55 @@ final class StreamAdmission: @unchecked Sendable {
         lock.withLock { self.wake = wake }
     }
 
-    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing.
-    func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64) throws(RecordError) -> PreparedBatch {
+    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing. A
+    /// body refused gives `reservation`'s room back at once.
+    func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64, reservation: BufferReservation?) throws(RecordError) -> PreparedBatch {
         let parser = takeParser()
         let count: Int
         do {
             count = try parser.appendAll(body)
         } catch {
+            reservation?.release()
             returnParser(parser)
             throw error
         }
         guard count > 0 else {
+            reservation?.release()
             returnParser(parser)
             throw RecordError(line: 1, field: nil, message: "the body holds no records")
         }
-        return PreparedBatch(parser: parser, payload: BatchPayload(acceptedAt: now, records: count, idempotencyKey: idempotencyKey, body: body))
+        return PreparedBatch(parser: parser, payload: BatchPayload(acceptedAt: now, records: count, idempotencyKey: idempotencyKey, body: body),
+                             reservation: reservation)
     }
 
     func discard(_ batch: PreparedBatch) {
+        batch.reservation?.release()
         returnParser(batch.parser)
     }
 
-    /// Holds `bytes` against the buffer bound, waiting up to `admissionWait` for room (behind the
-    /// requests that waited first), or says why not.
-    func reserve(_ bytes: Int) async -> StoreRefusal? {
-        let immediate: StoreRefusal?? = lock.withLock {
-            if closed { return .some(.closed) }
-            if bytes > options.maxBufferedBytes { return .some(.buffersFull) }
-            if waiters.isEmpty && bufferedBytes + bytes <= options.maxBufferedBytes {
-                bufferedBytes += bytes
-                return .some(nil)
-            }
-            return options.admissionWait <= 0 ? .some(.buffersFull) : nil
-        }
-        if let immediate { return immediate }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<StoreRefusal?, Never>) in
-            let id: Int = lock.withLock {
-                nextWaiter += 1
-                waiters.append(Waiter(id: nextWaiter, bytes: bytes, continuation: continuation))
-                return nextWaiter
-            }
-            // Room may have been made between the check and the enqueue.
-            admitWaiters()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(options.admissionWait))) { [self] in
-                let timedOut: Waiter? = lock.withLock {
-                    guard let i = waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return waiters.remove(at: i)
-                }
-                timedOut?.continuation.resume(returning: .buffersFull)
-                admitWaiters()
-            }
-        }
+    /// Holds room for a request body of `bodyBytes` against the node's buffer bound, waiting up
+    /// to `admissionWait` for it (behind the requests that waited first); throws `StoreRefusal`.
+    func reserve(bodyBytes: Int) async throws(StoreRefusal) -> BufferReservation {
+        guard !lock.withLock({ closed }) else { throw .closed }
+        // A request larger than its tenant's share is charged the whole share: it waits until its
+        // tenant holds nothing, then goes alone (a body under --max-body is never refused for size).
+        let bytes = min(BufferReservation.bytes(forBody: bodyBytes), budget.tenantLimit)
+        if let refused = await budget.reserve(bytes, tenant: tenant) { throw refused }
+        lock.withLock { bufferedBytes += bytes }
+        return BufferReservation(bytes: bytes, admission: self)
     }
 
     /// Gives back bytes: a batch that did not become durable, or batches now in a segment; lets
     /// waiting requests in.
     func release(_ bytes: Int) {
         lock.withLock { bufferedBytes -= bytes }
-        admitWaiters()
-    }
-
-    /// Admits waiting requests, oldest first, while they fit.
-    private func admitWaiters() {
-        let answers: [(Waiter, StoreRefusal?)] = lock.withLock {
-            var ready: [(Waiter, StoreRefusal?)] = []
-            while let first = waiters.first {
-                if closed {
-                    ready.append((waiters.removeFirst(), .closed))
-                    continue
-                }
-                guard bufferedBytes + first.bytes <= options.maxBufferedBytes else { break }
-                bufferedBytes += first.bytes
-                ready.append((waiters.removeFirst(), nil))
-            }
-            return ready
-        }
-        for (waiter, answer) in answers { waiter.continuation.resume(returning: answer) }
+        budget.release(bytes, tenant: tenant)
     }
 
     /// Called on the log's executor, in log order, once a batch is durable.
     func delivered(_ batch: PreparedBatch, sequence: UInt64) {
         let wake: (@Sendable () -> Void)? = lock.withLock {
-            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.payload.bytes.count))
+            inbox.append(DurableBatch(sequence: sequence, parser: batch.parser, bytes: batch.reservation?.handOn() ?? 0))
             inboxRows += batch.records
             guard inboxRows >= options.blockRows, !wakeQueued else { return nil }
             wakeQueued = true
@@ -180,7 +180,6 @@ final class StreamAdmission: @unchecked Sendable {
     /// Stops taking new batches (shutdown).
     func close() {
         lock.withLock { closed = true }
-        admitWaiters()
     }
 
     var buffered: Int { lock.withLock { bufferedBytes } }
@@ -192,12 +191,18 @@ final class StreamAdmission: @unchecked Sendable {
         lock.withLock { failure = error }
     }
 
+    /// Takes a parser back for reuse (its buffers keep their capacity), unless it grew past
+    /// `pooledParserBytes`: a parser kept in the pool holds its largest request's memory.
     func returnParser(_ parser: RecordParser) {
+        guard parser.block.rawBytes <= Self.pooledParserBytes else { return }
         parser.block.removeAll()
         lock.withLock {
             if parsers.count < 8 { parsers.append(parser) }
         }
     }
+
+    /// The largest parsed request whose parser is reused: 1 MiB covers a few thousand log lines.
+    static let pooledParserBytes = 1 << 20
 
     private func takeParser() -> RecordParser {
         lock.withLock { parsers.popLast() } ?? RecordParser(schema: schema)

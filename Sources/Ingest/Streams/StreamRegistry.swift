@@ -2,11 +2,11 @@ import Foundation
 import Logging
 import SegmentFormat
 
-/// Every tenant's streams under the data directory: opens a stream's store on first use (or at
-/// startup, for every stream a previous run left data for), and runs the periodic flush and
-/// shutdown across all of them. Tenant and stream names reach paths only after
-/// `StreamSchema.isValidName` (`[a-z0-9][a-z0-9_-]{0,62}`).
-/// Thread-safe.
+/// Every tenant's streams under the data directory: opens a tenant's storage (its write-ahead log
+/// and its streams, `TenantStorage`) on first use or at startup, a stream's store on first use,
+/// and runs the periodic flush and shutdown across all of them. Every stream of every tenant
+/// draws from one node-wide buffer bound (`BufferBudget`). Tenant and stream names reach paths
+/// only after `StreamSchema.isValidName` (`[a-z0-9][a-z0-9_-]{0,62}`). Thread-safe.
 public final class StreamRegistry: @unchecked Sendable {
     public let dataDirectory: String
     public let schemas: [String: StreamSchema]
@@ -14,11 +14,12 @@ public final class StreamRegistry: @unchecked Sendable {
     public let hooks: HookRunner
     private let logger: Logger
     private let fileSystem: any FileSystem
+    private let budget: BufferBudget
     /// Guards only the tables; no lock is held across I/O.
     private let lock = NSLock()
-    /// Each store's opening, once started: concurrent first requests wait for the same one.
-    private var openings: [String: Task<StreamStore, Never>] = [:]
-    private var opened: [String: StreamStore] = [:]
+    /// Each tenant's opening, once started: concurrent first requests wait for the same one.
+    private var openings: [String: Task<TenantStorage?, Never>] = [:]
+    private var opened: [String: TenantStorage] = [:]
     private var idempotency: [String: Slot<IdempotencyStore>] = [:]
 
     /// Where one tenant's key store lives once opened; its lock is held while it opens.
@@ -44,24 +45,21 @@ public final class StreamRegistry: @unchecked Sendable {
         self.hooks = hooks
         self.logger = logger
         self.fileSystem = fileSystem
+        budget = BufferBudget(limit: options.maxBufferedBytes, tenantLimit: options.maxTenantBufferedBytes, wait: options.admissionWait)
     }
 
-    /// Recovers every `<tenant>/<stream>` directory with data from a previous run (for `tenants`
-    /// that are still configured), so the log is replayed and segments sealed before serving.
-    /// A stream whose recovery refuses keeps refusing; the others serve. Throws only when the
-    /// data directory itself cannot be read.
+    /// Recovers every tenant directory with data from a previous run (for `tenants` that are
+    /// still configured): each tenant's log is replayed into its streams and segments sealed
+    /// before serving. A stream (or a tenant) whose recovery refuses keeps refusing; the others
+    /// serve. Throws only when the data directory itself cannot be read.
     public func recoverAll(tenants: Set<String>) async throws {
         for tenant in try fileSystem.list(dataDirectory).sorted() where StreamSchema.isValidName(tenant) {
             guard case .directory = try fileSystem.kind(of: dataDirectory + "/" + tenant) else { continue }
-            for stream in try fileSystem.list(dataDirectory + "/" + tenant).sorted() where StreamSchema.isValidName(stream) {
-                guard case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)"),
-                      case .directory = try fileSystem.kind(of: dataDirectory + "/\(tenant)/\(stream)/wal") else { continue }
-                guard tenants.contains(tenant), schemas[stream] != nil else {
-                    logger.warning("data left for a tenant or stream no longer configured; not recovered", metadata: ["tenant": "\(tenant)", "stream": "\(stream)"])
-                    continue
-                }
-                _ = try await store(tenant: tenant, stream: stream)
+            guard tenants.contains(tenant) else {
+                logger.warning("data left for a tenant no longer configured; not recovered", metadata: ["tenant": "\(tenant)"])
+                continue
             }
+            _ = try await storage(tenant: tenant)
         }
     }
 
@@ -84,44 +82,70 @@ public final class StreamRegistry: @unchecked Sendable {
                 try fileSystem.rename(old, to: path, .noReplace)
                 try fileSystem.syncDirectory(directory)
             }
-            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL)
+            return try IdempotencyStore(path: path, retentionNanoseconds: options.idempotencyTTL, fileSystem: fileSystem)
         }
+    }
+
+    /// The tenant's storage, opened (and recovered) on first use; nil for an invalid name.
+    func storage(tenant: String) async throws -> TenantStorage? {
+        guard StreamSchema.isValidName(tenant), let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
+        let opening: Task<TenantStorage?, Never> = lock.withLock {
+            if let task = openings[tenant] {
+                guard opened[tenant]?.shouldRetryRecovery == true else { return task }
+                // Its log stopped recovering for want of space: try again, as a restart would.
+                opened[tenant] = nil
+            }
+            let task = Task { [self] () -> TenantStorage? in
+                do {
+                    let storage = try await TenantStorage.open(tenant: tenant, directory: dataDirectory + "/" + tenant, schemas: schemas,
+                                                               options: options, idempotency: idempotency, budget: budget, hooks: hooks,
+                                                               logger: logger, fileSystem: fileSystem)
+                    lock.withLock { opened[tenant] = storage }
+                    return storage
+                } catch {
+                    logger.error("cannot open the tenant's directory", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+                    return nil
+                }
+            }
+            openings[tenant] = task
+            return task
+        }
+        guard let storage = await opening.value else {
+            // Not opened (its directory could not be read): the next request tries again.
+            lock.withLock { openings[tenant] = nil }
+            throw StreamRefused(reason: "the tenant's directory cannot be opened; see segd's log")
+        }
+        return storage
     }
 
     /// The store of `tenant`'s `stream`, opened (and recovered) on first use; nil when the stream
     /// has no schema or a name is invalid. Recovery runs on the stream's own executor.
     public func store(tenant: String, stream: String) async throws -> StreamStore? {
-        guard StreamSchema.isValidName(tenant), StreamSchema.isValidName(stream), let schema = schemas[stream],
-              let idempotency = try idempotencyStore(tenant: tenant) else { return nil }
-        let key = tenant + "/" + stream
-        let opening: Task<StreamStore, Never> = lock.withLock {
-            if let task = openings[key] {
-                guard opened[key]?.shouldRetryRecovery == true else { return task }
-                // Its recovery stopped for want of space: try again, as a restart would.
-                opened[key] = nil
-            }
-            let task = Task { [self] in
-                let store = await StreamStore.open(directory: dataDirectory + "/\(tenant)/\(stream)", tenant: tenant, stream: stream,
-                                                   schema: schema, options: options, idempotency: idempotency, hooks: hooks,
-                                                   logger: logger, fileSystem: fileSystem)
-                lock.withLock { opened[key] = store }
-                return store
-            }
-            openings[key] = task
-            return task
-        }
-        return await opening.value
+        guard StreamSchema.isValidName(stream), schemas[stream] != nil, let storage = try await storage(tenant: tenant) else { return nil }
+        return await storage.store(stream)
     }
 
     /// The store of `tenant`'s `stream` if it is open already; never waits (nil while it opens).
     public func openedStore(tenant: String, stream: String) -> StreamStore? {
-        lock.withLock { opened[tenant + "/" + stream].flatMap { $0.shouldRetryRecovery ? nil : $0 } }
+        lock.withLock { opened[tenant].flatMap { $0.shouldRetryRecovery ? nil : $0 } }?.openedStore(stream)
+    }
+
+    private var tenantsOpened: [TenantStorage] {
+        lock.withLock { Array(opened.values) }
     }
 
     /// The open stores, for metrics.
     public var allStores: [StreamStore] {
-        lock.withLock { Array(opened.values) }
+        tenantsOpened.flatMap(\.opened)
     }
+
+    /// Bytes in each open tenant's write-ahead log, for metrics.
+    public var logBytes: [(tenant: String, bytes: Int)] {
+        tenantsOpened.map { ($0.tenant, $0.logBytes) }
+    }
+
+    /// Bytes of accepted records held in memory on the whole node (`--max-buffered-bytes`).
+    public var bufferedBytes: Int { budget.current }
 
     /// Every tenant's idempotency store opened so far.
     public var openIdempotencyStores: [(tenant: String, store: IdempotencyStore)] {
@@ -152,7 +176,7 @@ public final class StreamRegistry: @unchecked Sendable {
     /// Returns whether every stream finished in time; one that did not keeps its records in its
     /// write-ahead log, which the next start replays (nothing acknowledged is lost).
     public func shutdown(within timeout: Duration) async -> Bool {
-        let stores = allStores
+        let tenants = tenantsOpened
         let race = FirstAnswer<Bool>()
         let finished = await withCheckedContinuation { (done: CheckedContinuation<Bool?, Never>) in
             race.wait(done)
@@ -160,7 +184,7 @@ public final class StreamRegistry: @unchecked Sendable {
             // process must be able to exit when the time is up.
             Task {
                 let all = await withTaskGroup(of: Bool.self) { each in
-                    for store in stores { each.addTask { await store.shutdown() } }
+                    for tenant in tenants { each.addTask { await tenant.shutdown() } }
                     return await each.reduce(true) { $0 && $1 }
                 }
                 race.answer(all)

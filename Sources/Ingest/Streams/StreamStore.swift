@@ -14,8 +14,11 @@ public struct StreamOptions: Sendable {
     public var segmentMaxBytes: Int = 64 << 20
     /// Segments are sealed at each multiple of this interval since the epoch (ns).
     public var rotateInterval: Int64 = 3_600_000_000_000
-    /// Accepted records buffered in memory and not yet in a block, past which appends wait.
-    public var maxBufferedBytes: Int = 128 << 20
+    /// Bytes of accepted records held in memory and not yet in a segment, on the whole node,
+    /// past which appends wait (`BufferBudget`).
+    public var maxBufferedBytes: Int = 48 << 20
+    /// The part of `maxBufferedBytes` one tenant may hold.
+    public var maxTenantBufferedBytes: Int = 48 << 20
     /// How long an append waits for room in full buffers before it is refused (ns).
     public var admissionWait: Int64 = 2_000_000_000
     /// Records kept for `tail`.
@@ -28,6 +31,10 @@ public struct StreamOptions: Sendable {
     public var encodingCandidates: Int = 3
     /// A new write-ahead log generation starts past this size.
     public var walRollBytes: Int = 32 << 20
+    /// Segment format version to write (version 1 for readers that know no newer one).
+    public var formatVersion: UInt16 = FormatConstants.formatVersion
+    /// Bound on the columns a block makes from paths inside json fields and fields outside the schema.
+    public var maxShreddedColumns: Int = FormatConstants.defaultMaxShreddedColumns
 
     public init(node: String) {
         self.node = node
@@ -46,10 +53,10 @@ public struct StreamRefused: Error, Sendable, CustomStringConvertible {
 }
 
 /// One tenant's stream on disk (`StreamLayout`), in three parts: the admission (checks requests,
-/// holds their bytes against the buffer bound, hands durable batches on), the write-ahead log
-/// (group commit), and the segment pipeline (blocks, appends, checkpoints, reclaim, sealing),
-/// recovered by `StreamRecovery` before the store takes appends. Requests wait for the log's
-/// fsync, never for blocks. Thread-safe.
+/// holds their bytes against the buffer bound, hands durable batches on), the tenant's
+/// write-ahead log (shared by the tenant's streams, group commit), and the segment pipeline
+/// (blocks, appends, checkpoints, reclaim, sealing), recovered by `StreamRecovery` before the
+/// store takes appends. Requests wait for the log's fsync, never for blocks. Thread-safe.
 public final class StreamStore: Sendable {
     public let tenant: String
     public let stream: String
@@ -80,29 +87,36 @@ public final class StreamStore: Sendable {
     }
 
     /// Opens the stream's directory, creating it if needed, and recovers what a previous run
-    /// left: the active segment is resumed at its checkpoint, the log's later batches are
-    /// replayed into blocks, and only then does the store take appends. A stream whose recovery
-    /// refuses is returned refusing every append (`failure` says why); other streams are not
-    /// affected.
-    public static func open(directory: String, tenant: String, stream: String, schema: StreamSchema, options: StreamOptions,
-                            idempotency: IdempotencyStore, hooks: HookRunner, logger: Logger,
-                            fileSystem: any FileSystem = PosixFileSystem()) async -> StreamStore {
+    /// left: the active segment is resumed at its checkpoint, the batches of its own log (an older
+    /// build's) and then `frames` of the tenant's log are replayed into blocks, and only then does
+    /// the store take appends, into `log`. A stream whose recovery refuses, or whose tenant's log
+    /// did (`log` is then a refusal), is returned refusing every append (`failure` says why);
+    /// other streams are not affected.
+    static func open(directory: String, tenant: String, stream: String, schema: StreamSchema, options: StreamOptions,
+                     log: Result<WriteAheadLog, StreamRefused>, frames: [StreamRecovery.Frame], idempotency: IdempotencyStore,
+                     budget: BufferBudget, hooks: HookRunner, logger: Logger, fileSystem: any FileSystem) async -> StreamStore {
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant)"
         logger[metadataKey: "stream"] = "\(stream)"
         let layout = StreamLayout(tenant: tenant, stream: stream, directory: directory)
         let tail = TailBuffer(capacity: options.tailCapacity, maxBytes: options.tailBytes)
-        let admission = StreamAdmission(schema: schema, options: options)
+        let admission = StreamAdmission(schema: schema, options: options, tenant: tenant, budget: budget)
         let pipeline = SegmentPipeline(layout: layout, schema: schema, options: options, fileSystem: fileSystem, admission: admission,
                                        idempotency: idempotency, hooks: hooks, logger: logger)
         var wal: WriteAheadLog?
         var refusal: StreamRefused?
         do {
-            wal = try await pipeline.recover(tail: tail)
+            let log = try log.get()
+            try await pipeline.recover(tail: tail, log: log, frames: frames)
+            wal = log
+        } catch let error as StreamRefused {
+            refusal = error
         } catch {
             refusal = StreamRefused(reason: "\(error)", retryable: (error as? FileSystemError)?.isOutOfSpace == true)
+        }
+        if let refusal {
             logger.critical("stream refuses records: its recovery stopped; see the reason, fix or move the named file, and restart",
-                            metadata: ["directory": "\(directory)", "reason": "\(error)"])
+                            metadata: ["directory": "\(directory)", "reason": "\(refusal.reason)"])
             Gauge(label: "segd_stream_refused", dimensions: [("tenant", tenant), ("stream", stream)]).record(1)
         }
         admission.onBlockReady { Task { await pipeline.drain() } }
@@ -112,9 +126,19 @@ public final class StreamStore: Sendable {
 
     // MARK: Appending
 
-    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing.
-    public func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64) throws(RecordError) -> PreparedBatch {
-        try admission.prepare(body, idempotencyKey: idempotencyKey, now: now)
+    /// Holds room in the node's buffers for a request body of `bodyBytes`, waiting for it (up to
+    /// `--admission-wait`) before the body is parsed, so that a waiting request holds nothing but
+    /// its body. Throws `StoreRefusal` (full after the wait, or shut down) or `StreamRefused`.
+    public func reserve(bodyBytes: Int) async throws -> BufferReservation {
+        guard wal != nil else { throw refusal ?? StreamRefused(reason: "no write-ahead log") }
+        return try await admission.reserve(bodyBytes: bodyBytes)
+    }
+
+    /// Checks `body` (NDJSON) against the schema and lays it out for the log; all or nothing. The
+    /// batch holds `reservation` (from `reserve`) if given; otherwise `commit` takes room.
+    public func prepare(_ body: UnsafeRawBufferPointer, idempotencyKey: String?, now: Int64,
+                        reservation: BufferReservation? = nil) throws(RecordError) -> PreparedBatch {
+        try admission.prepare(body, idempotencyKey: idempotencyKey, now: now, reservation: reservation)
     }
 
     /// Gives back a prepared batch that will not be committed.
@@ -130,17 +154,14 @@ public final class StreamStore: Sendable {
             discard(batch)
             throw refusal ?? StreamRefused(reason: "no write-ahead log")
         }
-        let bytes = batch.payload.bytes.count
-        if let refused = await admission.reserve(bytes) {
-            discard(batch)
-            throw refused
-        }
         do {
-            _ = try await wal.append(batch.payload.bytes) { [admission] sequence in
+            if batch.reservation == nil {
+                batch.reservation = try await admission.reserve(bodyBytes: batch.payload.bytes.count - batch.payload.bodyOffset)
+            }
+            _ = try await wal.append(batch.payload.bytes, stream: stream) { [admission] sequence in
                 admission.delivered(batch, sequence: sequence)
             }
         } catch {
-            admission.release(bytes)
             discard(batch)
             throw error
         }
@@ -155,8 +176,6 @@ public final class StreamStore: Sendable {
     /// Bytes accepted and not yet in a segment.
     public var buffered: Int { admission.buffered }
 
-    public var walBytes: Int { wal?.bytes ?? 0 }
-
     /// Why the stream cannot take records now, if it cannot: its recovery refused, or blocks
     /// cannot be written (disk full).
     public var failure: Error? { refusal ?? admission.storageFailure }
@@ -164,8 +183,11 @@ public final class StreamStore: Sendable {
     /// Whether this store's recovery stopped for want of space long enough ago (5 s) that the
     /// registry should open the stream again.
     var shouldRetryRecovery: Bool {
-        refusal?.retryable == true && ContinuousClock.now - openedAt >= .seconds(5)
+        mayRetryRecovery && ContinuousClock.now - openedAt >= .seconds(5)
     }
+
+    /// Whether this store's recovery stopped for want of space (a later try may succeed).
+    var mayRetryRecovery: Bool { refusal?.retryable == true }
 
     // MARK: Flushing and shutdown
 
@@ -176,14 +198,16 @@ public final class StreamStore: Sendable {
         Task { await pipeline.tick(now: now) }
     }
 
-    /// Stops taking appends, waits for the log, writes every buffered record into a block, seals
-    /// the active segment and, if everything reached a segment, starts the log clean. Returns
-    /// whether it did; if not, the log keeps the records for the next start.
-    @discardableResult
-    public func shutdown() async -> Bool {
+    /// Stops taking appends (shutdown; the tenant then closes its log).
+    func closeAdmission() {
         admission.close()
-        guard let wal else { return true }
-        await wal.close()
+    }
+
+    /// Once the tenant's log is closed: writes every buffered record into a block and seals the
+    /// active segment. Returns whether everything reached a sealed segment; if not, the log keeps
+    /// the records for the next start.
+    func finishSegments() async -> Bool {
+        guard wal != nil else { return refusal == nil }
         return await pipeline.finish()
     }
 }

@@ -81,14 +81,14 @@ public final class IdempotencyStore: @unchecked Sendable {
     // Guarded by `io`:
     private var file: KeyFile
 
-    /// Loads the live keys at `path`. Throws `FileError` when the file exists but cannot be read
-    /// (an unreadable key file is not an empty one); a missing file is.
-    public init(path: String, retentionNanoseconds: Int64 = 24 * 3_600_000_000_000,
+    /// Loads the live keys at `path`. Throws `FileSystemError` when the file exists but cannot be
+    /// read (an unreadable key file is not an empty one); a missing file is.
+    public init(path: String, retentionNanoseconds: Int64 = 24 * 3_600_000_000_000, fileSystem: any FileSystem = PosixFileSystem(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }) throws {
         self.path = path
         self.retentionNanoseconds = retentionNanoseconds
         self.clock = clock
-        file = KeyFile(path: path)
+        file = KeyFile(path: path, fileSystem: fileSystem)
         let now = clock()
         let loaded = try file.load()
         var lines = 0
@@ -161,15 +161,16 @@ public final class IdempotencyStore: @unchecked Sendable {
 
     /// Makes every recorded key durable: appends the unwritten lines and fsyncs, or rewrites the
     /// file from memory when it cannot be trusted or holds more dead lines than live ones.
-    /// Throws `FileError` (and keeps the unwritten keys for the next try) if the disk refuses.
+    /// Throws (and keeps the unwritten keys for the next try) if the disk refuses.
     public func sync() throws {
         io.lock()
         defer { io.unlock() }
         enum Plan { case append([UInt8]), rewrite([UInt8]) }
         // `covered`: how many bytes at the front of `unwritten` this I/O makes durable.
         let (plan, covered): (Plan?, Int) = lock.withLock {
-            // At most twice the live lines (plus a few) stay in the file.
-            let compact = deadLines > 64 && deadLines > answers.count
+            // At most twice the live lines (plus a few) stay in the file, and none once no key
+            // is live (however slowly the keys expired).
+            let compact = (deadLines > 64 && deadLines > answers.count) || (deadLines > 0 && answers.isEmpty)
             if mustRewrite || compact {
                 var all: [UInt8] = []
                 for (key, answer) in answers { all.append(contentsOf: Self.line(key, answer)) }

@@ -167,9 +167,10 @@ struct GroupTable: Sendable {
     mutating func merge(_ other: GroupTable) {
         for key in other.order {
             guard let theirs = other.groups[key] else { continue }
-            if var mine = groups[key] {
-                for i in mine.indices { mine[i].merge(theirs[i]) }
-                groups[key] = mine
+            if let index = groups.index(forKey: key) {
+                // In place: a copy of the accumulators out of the table and back would copy every
+                // count(distinct) set whole at each merge (copy on write).
+                for i in theirs.indices { groups.values[index][i].merge(theirs[i]) }
             } else {
                 groups[key] = theirs
                 order.append(key)

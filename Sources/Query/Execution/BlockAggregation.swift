@@ -24,10 +24,9 @@ struct BlockAggregation {
     /// Assigns the selected rows (`selection[r] == 1`, all when nil) to groups by `keyColumns`.
     init(keyColumns: [Column?], selection: [UInt8]?, rows: Int) {
         self.rows = rows
-        group = [Int32](repeating: -1, count: rows)
         let ids = keyColumns.map { KeyIDs($0, rows: rows, selection: selection) }
         if ids.isEmpty {
-            for r in 0..<rows where selection.map({ $0[r] == 1 }) ?? true { group[r] = 0 }
+            group = selection.map { $0.map { $0 == 1 ? 0 : -1 } } ?? [Int32](repeating: 0, count: rows)
             if group.contains(0) { keys = [[]] }
             return
         }
@@ -39,33 +38,43 @@ struct BlockAggregation {
             product = p
             overflow = overflow || o
         }
+        group = [Int32](repeating: -1, count: rows)
         if !overflow && product <= max(1 << 16, 4 * rows) {
             var slot = [Int32](repeating: -1, count: product)
-            // The combined id of each row, column by column (one pass per key column).
-            var combined = [Int](repeating: 0, count: rows)
-            for k in ids {
-                let cardinality = k.cardinality
+            // The combined id of each row, column by column (one pass per further key column; 32
+            // bits, since the product is small, so that the loop runs on vector registers).
+            var combined = ids[0].ids
+            for k in ids.dropFirst() {
+                let cardinality = Int32(k.cardinality)
                 k.ids.withUnsafeBufferPointer { kid in
                     combined.withUnsafeMutableBufferPointer { c in
-                        for r in 0..<rows { c[r] = c[r] &* cardinality &+ Int(kid[r]) }
+                        for r in 0..<rows { c[r] = c[r] &* cardinality &+ kid[r] }
                     }
                 }
             }
-            let all = [UInt8](repeating: 1, count: selection == nil ? rows : 0)
-            (selection ?? all).withUnsafeBufferPointer { selected in
+            var keys: [[Value]] = []
+            combined.withUnsafeBufferPointer { combined in
                 slot.withUnsafeMutableBufferPointer { slots in
                     group.withUnsafeMutableBufferPointer { groups in
-                        for r in 0..<rows where selected[r] == 1 {
-                            let c = combined[r]
+                        @inline(__always) func assign(_ r: Int) {
+                            let c = Int(combined[r])
                             if slots[c] < 0 {
                                 slots[c] = Int32(keys.count)
                                 keys.append(ids.map { $0.value(Int($0.ids[r])) })
                             }
                             groups[r] = slots[c]
                         }
+                        if let selection {
+                            selection.withUnsafeBufferPointer { selected in
+                                for r in 0..<rows where selected[r] == 1 { assign(r) }
+                            }
+                        } else {
+                            for r in 0..<rows { assign(r) }
+                        }
                     }
                 }
             }
+            self.keys = keys
         } else {
             var index: [[Int32]: Int32] = [:]
             for r in 0..<rows where selection.map({ $0[r] == 1 }) ?? true {
@@ -105,7 +114,11 @@ struct BlockAggregation {
         // field has none).
         if spec.field == nil {
             var counts = [Int](repeating: 0, count: groupCount)
-            for r in 0..<rows where group[r] >= 0 { counts[Int(group[r])] += 1 }
+            group.withUnsafeBufferPointer { groups in
+                counts.withUnsafeMutableBufferPointer { c in
+                    for r in 0..<rows where groups[r] >= 0 { c[Int(groups[r])] &+= 1 }
+                }
+            }
             for g in 0..<groupCount { out[g].count = counts[g] }
             return out
         }
@@ -119,22 +132,26 @@ struct BlockAggregation {
             switch spec.function {
             case .sum, .avg:
                 var sums = [Int128](repeating: 0, count: groupCount)
-                valueIndex.forEach(group) { g, v in counts[g] += 1; sums[g] += Int128(values[v]) }
+                Self.withBuffers(&counts, &sums, values) { c, s, vs in
+                    valueIndex.forEach(group) { g, v in c[g] &+= 1; s[g] += Int128(vs[v]) }
+                }
                 for g in 0..<groupCount { out[g].count = counts[g]; out[g].integerSum = sums[g] }
             case .min, .max:
                 var best = [Int64](repeating: 0, count: groupCount)
                 let isMin = spec.function == .min
-                valueIndex.forEach(group) { g, v in
-                    let x = values[v]
-                    if counts[g] == 0 || (isMin ? x < best[g] : x > best[g]) { best[g] = x }
-                    counts[g] += 1
+                Self.withBuffers(&counts, &best, values) { counts, best, vs in
+                    valueIndex.forEach(group) { g, v in
+                        let x = vs[v]
+                        if counts[g] == 0 || (isMin ? x < best[g] : x > best[g]) { best[g] = x }
+                        counts[g] &+= 1
+                    }
                 }
                 for g in 0..<groupCount where counts[g] > 0 {
                     out[g].count = counts[g]
                     out[g].extreme = type == .timestamp ? .timestamp(best[g]) : .integer(best[g])
                 }
             case .count:
-                valueIndex.forEach(group) { g, _ in counts[g] += 1 }
+                counts.withUnsafeMutableBufferPointer { c in valueIndex.forEach(group) { g, _ in c[g] &+= 1 } }
                 for g in 0..<groupCount { out[g].count = counts[g] }
             case .countDistinct:
                 var sets = [Set<Int64>](repeating: [], count: groupCount)
@@ -148,7 +165,9 @@ struct BlockAggregation {
             switch spec.function {
             case .sum, .avg:
                 var sums = [Double](repeating: 0, count: groupCount)
-                valueIndex.forEach(group) { g, v in counts[g] += 1; sums[g] += values[v] }
+                Self.withBuffers(&counts, &sums, values) { c, s, vs in
+                    valueIndex.forEach(group) { g, v in c[g] &+= 1; s[g] += vs[v] }
+                }
                 for g in 0..<groupCount where counts[g] > 0 {
                     out[g].count = counts[g]
                     out[g].doubleSum = sums[g]
@@ -157,14 +176,16 @@ struct BlockAggregation {
             case .min, .max:
                 var best = [Double](repeating: 0, count: groupCount)
                 let isMin = spec.function == .min
-                valueIndex.forEach(group) { g, v in
-                    let x = values[v]
-                    if counts[g] == 0 || (isMin ? x < best[g] : x > best[g]) { best[g] = x }
-                    counts[g] += 1
+                Self.withBuffers(&counts, &best, values) { counts, best, vs in
+                    valueIndex.forEach(group) { g, v in
+                        let x = vs[v]
+                        if counts[g] == 0 || (isMin ? x < best[g] : x > best[g]) { best[g] = x }
+                        counts[g] &+= 1
+                    }
                 }
                 for g in 0..<groupCount where counts[g] > 0 { out[g].count = counts[g]; out[g].extreme = .number(best[g]) }
             case .count:
-                valueIndex.forEach(group) { g, _ in counts[g] += 1 }
+                counts.withUnsafeMutableBufferPointer { c in valueIndex.forEach(group) { g, _ in c[g] &+= 1 } }
                 for g in 0..<groupCount { out[g].count = counts[g] }
             case .countDistinct:
                 // -0.0 and 0.0 are one value, as in DuckDB (Double's hashing already says so).
@@ -178,10 +199,12 @@ struct BlockAggregation {
             case .min, .max:
                 var best = [UInt32](repeating: 0, count: groupCount)
                 let isMin = spec.function == .min
-                valueIndex.forEach(group) { g, v in
-                    let c = codes[v]
-                    if counts[g] == 0 || (isMin ? c < best[g] : c > best[g]) { best[g] = c }
-                    counts[g] += 1
+                Self.withBuffers(&counts, &best, codes) { counts, best, vs in
+                    valueIndex.forEach(group) { g, v in
+                        let c = vs[v]
+                        if counts[g] == 0 || (isMin ? c < best[g] : c > best[g]) { best[g] = c }
+                        counts[g] &+= 1
+                    }
                 }
                 for g in 0..<groupCount where counts[g] > 0 {
                     out[g].count = counts[g]
@@ -196,10 +219,8 @@ struct BlockAggregation {
                 if seen.isEmpty {
                     valueIndex.forEach(group) { g, v in counts[g] += 1; sets[g].insert(codes[v]) }
                 } else {
-                    seen.withUnsafeMutableBufferPointer { flags in
-                        codes.withUnsafeBufferPointer { cs in
-                            valueIndex.forEach(group) { g, v in counts[g] += 1; flags[g &* n &+ Int(cs[v])] = true }
-                        }
+                    Self.withBuffers(&counts, &seen, codes) { c, flags, cs in
+                        valueIndex.forEach(group) { g, v in c[g] &+= 1; flags[g &* n &+ Int(cs[v])] = true }
                     }
                 }
                 entries.bytes.withUnsafeBufferPointer { b in
@@ -210,7 +231,7 @@ struct BlockAggregation {
                     }
                 }
             case .count, .sum, .avg:
-                valueIndex.forEach(group) { g, _ in counts[g] += 1 }
+                counts.withUnsafeMutableBufferPointer { c in valueIndex.forEach(group) { g, _ in c[g] &+= 1 } }
                 for g in 0..<groupCount { out[g].count = counts[g] }
             }
         case .booleans, .strings:
@@ -223,6 +244,20 @@ struct BlockAggregation {
             }
         }
         return out
+    }
+}
+
+extension BlockAggregation {
+    /// Runs `body` on unsafe buffers of two per-group arrays and a column's values (the loops
+    /// that run once a row, without the arrays' uniqueness and bounds checks).
+    @inline(__always)
+    static func withBuffers<A, B, V>(_ a: inout [A], _ b: inout [B], _ values: [V],
+                                     _ body: (UnsafeMutableBufferPointer<A>, UnsafeMutableBufferPointer<B>, UnsafeBufferPointer<V>) -> Void) {
+        a.withUnsafeMutableBufferPointer { a in
+            b.withUnsafeMutableBufferPointer { b in
+                values.withUnsafeBufferPointer { v in body(a, b, v) }
+            }
+        }
     }
 }
 
@@ -244,7 +279,7 @@ private struct KeyIDs {
         case let .dictionary(e, codes):
             entries = e
             cardinality = e.count + 1
-            valueIndex.forEachRow { r, v in ids[r] = Int32(codes[v]) + 1 }
+            ids = codes.withUnsafeBufferPointer { cs in valueIndex.ids(rows: rows) { Int32(truncatingIfNeeded: cs[$0]) &+ 1 } }
         case let .integers(values):
             if let dense = Self.denseIDs(values, valueIndex: valueIndex, type: type, rows: rows) {
                 (ids, table) = dense
@@ -272,7 +307,7 @@ private struct KeyIDs {
             }
         case let .booleans(values):
             table = [.null, .boolean(false), .boolean(true)]
-            valueIndex.forEachRow { r, v in ids[r] = Int32(values[v]) + 1 }
+            ids = values.withUnsafeBufferPointer { vs in valueIndex.ids(rows: rows) { Int32(vs[$0]) &+ 1 } }
         case let .strings(values):
             var index: [[UInt8]: Int32] = [:]
             valueIndex.forEachRow(selection) { r, v in
@@ -339,6 +374,11 @@ struct ValueIndex {
             var next: Int32 = 0
             for byte in 0..<(rows + 7) / 8 {
                 let missing = (nulls?[byte] ?? 0) | (absents?[byte] ?? 0)
+                if missing == 0 && byte * 8 + 8 <= rows {
+                    for bit in 0..<8 { out[byte * 8 + bit] = next &+ Int32(bit) }
+                    next &+= 8
+                    continue
+                }
                 for bit in 0..<min(8, rows - byte * 8) {
                     if missing & (1 << UInt8(bit)) != 0 {
                         out[byte * 8 + bit] = -1
@@ -347,6 +387,21 @@ struct ValueIndex {
                         next += 1
                     }
                 }
+            }
+            n = rows
+        }
+    }
+
+    /// One id a row: `id(valueIndex)` for rows with a value, 0 for null or absent rows.
+    @inline(__always)
+    func ids(rows: Int, _ id: (Int) -> Int32) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: rows) { out, n in
+            if let indexes {
+                indexes.withUnsafeBufferPointer { ix in
+                    for r in 0..<rows { out[r] = ix[r] >= 0 ? id(Int(ix[r])) : 0 }
+                }
+            } else {
+                for r in 0..<rows { out[r] = id(r) }
             }
             n = rows
         }

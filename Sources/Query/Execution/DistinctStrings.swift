@@ -11,15 +11,22 @@ struct DistinctStrings: Sendable {
     /// Start of each member in `arena`, and its end.
     private var starts: [Int] = []
     private var ends: [Int] = []
-    /// Member index + 1 in each slot (0: empty); the capacity is a power of two, at most half full.
-    private var slots = [Int32](repeating: 0, count: 16)
-    private var hashes = [UInt64](repeating: 0, count: 16)
+    /// Each member's hash, so that merging sets and growing the table hash nothing again.
+    private var memberHashes: [UInt64] = []
+    /// Member index + 1 in each slot (0: empty); the capacity is a power of two, at most half full,
+    /// and 0 until the first member (every accumulator has a set, most never use it).
+    private var slots: [Int32] = []
+    private var hashes: [UInt64] = []
 
     var count: Int { starts.count }
 
     /// Adds `bytes` unless it is a member.
     mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let h = Self.hash(bytes)
+        insert(bytes, hash: Self.hash(bytes))
+    }
+
+    private mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash h: UInt64) {
+        if slots.isEmpty { grow() }
         var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
         while slots[slot] != 0 {
             let m = Int(slots[slot]) - 1
@@ -33,6 +40,7 @@ struct DistinctStrings: Sendable {
         starts.append(arena.count)
         arena.append(contentsOf: bytes)
         ends.append(arena.count)
+        memberHashes.append(h)
         slots[slot] = Int32(starts.count)
         hashes[slot] = h
         if starts.count * 2 > slots.count { grow() }
@@ -40,23 +48,27 @@ struct DistinctStrings: Sendable {
 
     /// Adds every member of `other`.
     mutating func formUnion(_ other: DistinctStrings) {
+        if starts.isEmpty {
+            self = other
+            return
+        }
         other.arena.withUnsafeBufferPointer { a in
-            for m in 0..<other.count { insert(UnsafeBufferPointer(rebasing: a[other.starts[m]..<other.ends[m]])) }
+            for m in 0..<other.count {
+                insert(UnsafeBufferPointer(rebasing: a[other.starts[m]..<other.ends[m]]), hash: other.memberHashes[m])
+            }
         }
     }
 
     private mutating func grow() {
-        let capacity = slots.count * 2
+        let capacity = max(16, slots.count * 2)
         slots = [Int32](repeating: 0, count: capacity)
         hashes = [UInt64](repeating: 0, count: capacity)
-        arena.withUnsafeBufferPointer { a in
-            for m in 0..<starts.count {
-                let h = Self.hash(UnsafeBufferPointer(rebasing: a[starts[m]..<ends[m]]))
-                var slot = Int(truncatingIfNeeded: h) & (capacity - 1)
-                while slots[slot] != 0 { slot = (slot + 1) & (capacity - 1) }
-                slots[slot] = Int32(m + 1)
-                hashes[slot] = h
-            }
+        for m in 0..<starts.count {
+            let h = memberHashes[m]
+            var slot = Int(truncatingIfNeeded: h) & (capacity - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (capacity - 1) }
+            slots[slot] = Int32(m + 1)
+            hashes[slot] = h
         }
     }
 

@@ -14,10 +14,9 @@ enum Evaluator {
             var result = try evaluate(list[0], data)
             for e in list.dropFirst() {
                 if !result.contains(where: { $0 != Truth.false.rawValue }) { return result }
-                let next = try evaluate(e, data)
-                for r in 0..<rows {
-                    let x = result[r], y = next[r]
-                    result[r] = x == 0 || y == 0 ? 0 : (x == 1 && y == 1 ? 1 : 2)
+                combine(&result, try evaluate(e, data)) { x, y in
+                    // Kleene AND: false wins; otherwise both are true (1) or unknown (2), and max says which.
+                    x == 0 || y == 0 ? 0 : max(x, y)
                 }
             }
             return result
@@ -25,16 +24,17 @@ enum Evaluator {
             var result = try evaluate(list[0], data)
             for e in list.dropFirst() {
                 if !result.contains(where: { $0 != Truth.true.rawValue }) { return result }
-                let next = try evaluate(e, data)
-                for r in 0..<rows {
-                    let x = result[r], y = next[r]
-                    result[r] = x == 1 || y == 1 ? 1 : (x == 0 && y == 0 ? 0 : 2)
+                combine(&result, try evaluate(e, data)) { x, y in
+                    // Kleene OR: true wins; otherwise both are false (0) or unknown (2), and max says which.
+                    x == 1 || y == 1 ? 1 : max(x, y)
                 }
             }
             return result
         case let .not(inner):
             var t = try evaluate(inner, data)
-            for r in 0..<rows where t[r] != 2 { t[r] ^= 1 }
+            t.withUnsafeMutableBufferPointer { t in
+                for r in 0..<rows { t[r] = t[r] == 2 ? 2 : t[r] ^ 1 }
+            }
             return t
         case let .isNull(c, negated):
             let chunk = try data.chunk(c)
@@ -63,12 +63,19 @@ enum Evaluator {
             guard case let .numbers(values) = try data.chunk(c).values else { return try unknownOrMismatch(data, c) }
             return leafTruth(try data.chunk(c)) { membership(list.contains(values[$0]), hasNull, negated) }
         case let .strings(c, op, value):
+            if op == .equal || op == .notEqual, let (chunk, text) = try data.logText(c) {
+                let verdicts = TemplateMatch.equalityVerdicts(value, text)
+                return TemplateMatch.truths(chunk, text, verdicts, negated: op == .notEqual) { $0.elementsEqual(value) }
+            }
             return try strings(data, c) { bytes in
                 op.holds(value.withUnsafeBufferPointer { ByteCompare.compare(bytes, $0) }) ? 1 : 0
             }
         case let .inStrings(c, set, hasNull, negated):
             return try strings(data, c) { bytes in membership(set.contains(Array(bytes)), hasNull, negated) }
         case let .like(c, pattern, negated):
+            if let (chunk, text) = try data.logText(c), let verdicts = TemplateMatch.verdicts(pattern, text) {
+                return TemplateMatch.truths(chunk, text, verdicts, negated: negated) { pattern.matches($0) }
+            }
             return try strings(data, c) { bytes in pattern.matches(bytes) != negated ? 1 : 0 }
         }
     }
@@ -77,6 +84,16 @@ enum Evaluator {
     private static func unknownOrMismatch(_ data: BlockData, _ c: Int) throws -> [UInt8] {
         if case .none = try data.chunk(c).values { return [UInt8](repeating: Truth.unknown.rawValue, count: data.rowCount) }
         throw QueryError("column '\(data.segment.header.columns[c].name)' decoded to values of an unexpected type", kind: .cannotRun)
+    }
+
+    /// Combines `next` into `result` row by row with `op` (one of Kleene's AND and OR).
+    @inline(__always)
+    private static func combine(_ result: inout [UInt8], _ next: [UInt8], _ op: (UInt8, UInt8) -> UInt8) {
+        result.withUnsafeMutableBufferPointer { x in
+            next.withUnsafeBufferPointer { y in
+                for r in 0..<min(x.count, y.count) { x[r] = op(x[r], y[r]) }
+            }
+        }
     }
 
     /// `value op literal` for every row: one loop per operator, so the comparison is not decided
@@ -112,11 +129,17 @@ enum Evaluator {
             if !chunk.hasMissing {
                 for r in 0..<rows { out[r] = truth(r) }
             } else {
-                // The bitmaps a byte (8 rows) at a time, read here rather than through a call a row.
+                // The bitmaps a byte (8 rows) at a time, read here rather than through a call a row;
+                // a byte with no missing row is 8 values in a row.
                 let nulls = chunk.nulls, absents = chunk.absents
                 var v = 0
                 for byte in 0..<(rows + 7) / 8 {
                     let missing = (nulls?[byte] ?? 0) | (absents?[byte] ?? 0)
+                    if missing == 0 && byte * 8 + 8 <= rows {
+                        for bit in 0..<8 { out[byte * 8 + bit] = truth(v + bit) }
+                        v += 8
+                        continue
+                    }
                     for bit in 0..<min(8, rows - byte * 8) {
                         if missing & (1 << UInt8(bit)) != 0 {
                             out[byte * 8 + bit] = Truth.unknown.rawValue
@@ -139,7 +162,9 @@ enum Evaluator {
             let perEntry: [UInt8] = entries.bytes.withUnsafeBufferPointer { b in
                 (0..<entries.count).map { test(UnsafeBufferPointer(rebasing: b[entries.range($0)])) }
             }
-            return leafTruth(chunk) { perEntry[Int(codes[$0])] }
+            return perEntry.withUnsafeBufferPointer { truths in
+                codes.withUnsafeBufferPointer { codes in leafTruth(chunk) { truths[Int(codes[$0])] } }
+            }
         case let .strings(values):
             return values.bytes.withUnsafeBufferPointer { b in
                 leafTruth(chunk) { test(UnsafeBufferPointer(rebasing: b[values.range($0)])) }

@@ -57,8 +57,10 @@ public struct QueryStatistics: Sendable, CustomStringConvertible {
     public var chunksDecoded = 0
     public var rowsMatched = 0
     public var damaged = 0
+    /// Rows of the damaged blocks (by the footer), which the output lacks.
+    public var damagedRows = 0
 
     public var description: String {
-        "segments: \(segments) (\(segmentsPruned) pruned); blocks: \(blocks) (\(blocksPruned) pruned, \(blocksCountedFromFooter) counted from the footer, \(blocksRead) read); chunks decoded: \(chunksDecoded); rows matched: \(rowsMatched); damaged blocks: \(damaged)"
+        "segments: \(segments) (\(segmentsPruned) pruned); blocks: \(blocks) (\(blocksPruned) pruned, \(blocksCountedFromFooter) counted from the footer, \(blocksRead) read); chunks decoded: \(chunksDecoded); rows matched: \(rowsMatched); damaged blocks: \(damaged) (\(damagedRows) rows)"
     }
 }

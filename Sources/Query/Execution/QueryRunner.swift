@@ -33,6 +33,10 @@ public final class QueryRunner {
         /// The chunks its blocks need.
         let plan: ReadPlan
         let filter: BoundExpression?
+        /// Paths into json and extra columns the query reads (see `BlockData.paths`).
+        let paths: [(parent: Int, keys: [[UInt8]])]
+        /// A condition on paths, bound block by block (a path's type may differ between blocks).
+        let pathFilter: PathCondition?
         let timestamp: Int?
         /// Column of each output field (nil: the segment lacks it).
         let output: [Int?]
@@ -97,13 +101,14 @@ public final class QueryRunner {
                     statistics.blocksPruned += 1
                     continue
                 }
-                if let filter = source.filter, !Pruning.mayMatch(filter, meta) {
+                let pruning = try source.filter.map { ($0, meta) } ?? source.pathFilter?.pruning(meta)
+                if let (filter, facts) = pruning, !Pruning.mayMatch(filter, facts) {
                     statistics.blocksPruned += 1
                     continue
                 }
                 let inside = !timed || Pruning.contains(time: meta.timeRange, since: query.since, until: query.until)
                 // A plain count of rows the footer already knows to match needs no read at all.
-                if isPlainCount && inside && source.filter == nil {
+                if isPlainCount && inside && source.filter == nil && source.pathFilter == nil {
                     footerCount += meta.rowCount
                     statistics.blocksCountedFromFooter += 1
                     continue
@@ -134,6 +139,7 @@ public final class QueryRunner {
                 statistics.chunksDecoded += result.chunks
                 if let error = result.error ?? result.otherError.map({ FormatError($0) }) {
                     statistics.damaged += 1
+                    statistics.damagedRows += sources[task.source].segment.blocks[task.block].rowCount
                     report("\(sources[task.source].path): \(error.located(block: task.block))")
                     if query.strict { throw error.located(block: task.block) }
                     continue
@@ -198,8 +204,9 @@ public final class QueryRunner {
                         buffer: ByteSink) -> TaskResult {
         var result = TaskResult()
         let data = BlockData(segment: source.segment, block: task.block, bytes: input)
+        data.paths = source.paths
         do {
-            var condition = source.filter
+            var condition = try source.filter ?? source.pathFilter?.bind(data)
             if !task.insideTimeRange, let ts = source.timestamp {
                 var time: BoundExpression?
                 if let since = query.since { time = .integers(column: ts, op: .greaterOrEqual, value: since) }
@@ -211,7 +218,7 @@ public final class QueryRunner {
             }
             let selection = try condition.map { try Evaluator.evaluate($0, data) }
             let rows = data.rowCount
-            let matched = selection.map { $0.reduce(0) { $0 + ($1 == 1 ? 1 : 0) } } ?? rows
+            let matched = selection.map(Self.trueCount) ?? rows
             if query.isAggregate {
                 result.rows = matched
                 if !(query.count && query.groupBy.isEmpty && query.aggregates.isEmpty) && matched > 0 {
@@ -236,10 +243,18 @@ public final class QueryRunner {
         return result
     }
 
+    /// Rows whose truth is true (1).
+    static func trueCount(_ selection: [UInt8]) -> Int {
+        selection.withUnsafeBufferPointer { t in
+            var n = 0
+            for r in t.indices { n &+= t[r] == 1 ? 1 : 0 }
+            return n
+        }
+    }
+
     private static func aggregate(_ data: BlockData, _ source: Source, query: Query, selection: [UInt8]?) throws -> GroupTable {
-        let columns = source.segment.header.columns
         func column(_ c: Int?) throws -> BlockAggregation.Column? {
-            try c.map { (try data.chunk($0), columns[$0].type) }
+            try c.map { (try data.chunk($0), try data.type($0)) }
         }
         let groups = BlockAggregation(keyColumns: try source.groupColumns.map(column), selection: selection, rows: data.rowCount)
         return groups.table(query.aggregates, columns: try source.aggregateColumns.map(column))
@@ -257,20 +272,22 @@ public final class QueryRunner {
                 descriptors = columns
                 chunks = try columns.indices.map { try data.chunk($0) }
             } else {
-                descriptors = zip(outputFields, source.output).map { name, c in c.map { columns[$0] } ?? ColumnDescriptor(name: name, type: .string) }
+                descriptors = try zip(outputFields, source.output).map { name, c in
+                    guard let c else { return ColumnDescriptor(name: name, type: .string) }
+                    return c < columns.count ? columns[c] : ColumnDescriptor(name: name, type: try data.type(c))
+                }
                 chunks = try source.output.map { c in try c.map { try data.chunk($0) } ?? BlockData.absent(rows: data.rowCount) }
             }
             return try RecordWriter(columns: descriptors).write(chunks, rows: rows, selection: selection, limit: limit, to: sink)
         }
-        let chunks = try source.output.map { c in try c.map { (chunk: try data.chunk($0), type: columns[$0].type) } }
+        let chunks = try source.output.map { c in try c.map { (chunk: try data.chunk($0), type: try data.type($0)) } }
         return DelimitedWriter(format: query.format).write(chunks, rows: data.rowCount, selection: selection, limit: limit, to: sink)
     }
 
     /// The output fields of the selected rows, as values.
     private static func selectedRows(_ data: BlockData, _ source: Source, selection: [UInt8]?, limit: Int) throws -> [[Value]] {
-        let columns = source.segment.header.columns
         var cursors: [ColumnCursor?] = []
-        for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: columns[$0].type) }) }
+        for c in source.output { cursors.append(try c.map { ColumnCursor(try data.chunk($0), type: try data.type($0)) }) }
         var rows: [[Value]] = []
         for r in 0..<data.rowCount {
             guard rows.count < limit else { break }
@@ -292,20 +309,27 @@ public final class QueryRunner {
         var types: [String: (ColumnType, String)] = [:]
         for reader in readers {
             let path = reader.name
-            for c in reader.header.columns where c.type != .extra && query.fields.contains(c.name) {
-                if let (type, firstPath) = types[c.name], type != c.type {
+            for field in query.fields {
+                guard case let .column(i)? = FieldPath.resolve(field, columns: reader.header.columns) else { continue }
+                let c = reader.header.columns[i]
+                if let (type, firstPath) = types[field], type != c.type {
                     throw QueryError("field '\(c.name)' is \(BoundExpression.describe(type)) in \(firstPath) but \(BoundExpression.describe(c.type)) in \(path): query the segments separately",
                                      kind: .cannotRun)
                 }
-                types[c.name] = types[c.name] ?? (c.type, path)
+                types[field] = types[field] ?? (c.type, path)
             }
         }
         if !readers.isEmpty {
-            for field in query.fields where types[field] == nil {
+            // A path into a json column, or a field outside the schema (any name, in a segment
+            // that holds such fields), may be in any block: its type is the block's.
+            func mayHold(_ field: String, _ segment: QuerySegment) -> Bool {
+                guard case let .path(parent, _)? = FieldPath.resolve(field, columns: segment.header.columns) else { return false }
+                return segment.header.columns[parent].type == .json
+                    || segment.blocks.contains { $0.chunks[parent].nullCount + $0.chunks[parent].absentCount < $0.rowCount }
+            }
+            for field in query.fields where types[field] == nil && !readers.contains(where: { mayHold(field, $0) }) {
                 let known = Self.allFields(readers)
-                let extras = readers.contains { $0.header.columns.last?.type == .extra }
-                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))"
-                                 + (extras ? "; fields outside a stream's schema are kept and come back in whole records, but cannot be queried" : ""),
+                throw QueryError("no segment has a field '\(field)' (fields: \(known.prefix(30).joined(separator: ", "))\(known.count > 30 ? ", ..." : ""))",
                                  conditionField: query.filter?.fields.contains(field) == true ? field : nil)
             }
         }
@@ -324,20 +348,38 @@ public final class QueryRunner {
     private func source(_ segment: QuerySegment, outputFields: [String]) throws -> Source {
         let path = segment.name
         let columns = segment.header.columns
-        func index(_ name: String) -> Int? { columns.firstIndex { $0.name == name && $0.type != .extra } }
+        var paths: [(parent: Int, keys: [[UInt8]])] = []
+        // A column's index, or for a path `columns.count + 4k + view` (path k of `paths`).
+        func index(_ name: String, _ view: PathViews.View) -> Int? {
+            switch FieldPath.resolve(name, columns: columns) {
+            case let .column(i)?: return i
+            case let .path(parent, keys)?:
+                var k = paths.firstIndex { $0.parent == parent && $0.keys == keys }
+                if k == nil {
+                    paths.append((parent, keys))
+                    k = paths.count - 1
+                }
+                return columns.count + 4 * (k ?? 0) + view.rawValue
+            case nil: return nil
+            }
+        }
+        func index(_ name: String) -> Int? { index(name, .raw) }
         for a in query.aggregates {
-            guard let f = a.field, let c = index(f) else { continue }
+            guard let f = a.field, let c = index(f), c < columns.count else { continue }
             let type = columns[c].type
             if (a.function == .sum || a.function == .avg) && type != .integer && type != .number {
                 throw QueryError("--agg \(a.text): field '\(f)' is \(BoundExpression.describe(type)) in \(path); sum and avg need numbers")
             }
         }
+        let pathFilter = query.filter.flatMap { PathCondition($0, columns: columns, path: path, index: index) }
+        let output = outputFields.map(index), groupColumns = query.groupBy.map(index)
+        // sum and avg read a path's numbers; the others its values as they are.
+        let aggregateColumns = query.aggregates.map { a in a.field.flatMap { index($0, a.function == .sum || a.function == .avg ? .numeric : .raw) } }
         return Source(path: path, segment: segment, plan: ReadPlan(query: query, header: segment.header),
-                      filter: try query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) },
+                      filter: try pathFilter == nil ? query.filter.map { try BoundExpression.bind($0, columns: columns, path: path) } : nil,
+                      paths: paths, pathFilter: pathFilter.map { $0.with(paths: paths) },
                       timestamp: segment.header.timestampColumn,
-                      output: outputFields.map(index),
-                      groupColumns: query.groupBy.map(index),
-                      aggregateColumns: query.aggregates.map { $0.field.flatMap(index) })
+                      output: output, groupColumns: groupColumns, aggregateColumns: aggregateColumns)
     }
 }
 

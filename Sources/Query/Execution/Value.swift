@@ -44,7 +44,10 @@ public enum Value: Hashable, Sendable, Comparable {
         case let (.number(x), .integer(y)): x < Double(y)
         case let (.boolean(x), .boolean(y)): !x && y
         case let (.timestamp(x), .timestamp(y)): x < y
-        case let (.string(x), .string(y)), let (.json(x), .json(y)): ByteCompare.compare(x, y) < 0
+        case let (.string(x), .string(y)), let (.json(x), .json(y)):
+            // memcmp through the buffers: the generic `Collection` compare goes through protocol
+            // witnesses a byte at a time (13% of a group-by's instructions, sorting its keys).
+            x.withUnsafeBufferPointer { a in y.withUnsafeBufferPointer { b in ByteCompare.compare(a, b) < 0 } }
         default: a.rank < b.rank
         }
     }

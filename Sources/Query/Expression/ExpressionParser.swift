@@ -1,3 +1,5 @@
+import SegmentFormat
+
 /// Parses `--where` text (SQL WHERE syntax) into an `Expression`.
 ///
 /// Grammar, loosest first: `or := and (OR and)*`, `and := not (AND not)*`, `not := NOT not | primary`,
@@ -217,6 +219,38 @@ enum Lexer {
         var tokens: [Token] = []
         var i = 0
         func fail(_ message: String) -> ExpressionParser.SyntaxError { .init(column: i + 1, message: message) }
+        /// The rest of a dotted path after its first keys (at a '.'): bare or "quoted" keys, as one
+        /// field name with the keys that need it quoted (spec: Comparing a path across blocks).
+        func path(_ first: [String]) throws(ExpressionParser.SyntaxError) -> String {
+            if first.contains(where: \.isEmpty) { throw fail("a field name has an empty key: quote it (\"\")") }
+            var keys = first
+            while i < chars.count && chars[i] == "." {
+                i += 1
+                var key = String.UnicodeScalarView()
+                if i < chars.count && chars[i] == "\"" {
+                    i += 1
+                    while true {
+                        guard i < chars.count else { throw fail("unterminated quoted field name: add a closing \"") }
+                        if chars[i] == "\"" {
+                            if i + 1 < chars.count && chars[i + 1] == "\"" {
+                                key.append("\"")
+                                i += 2
+                                continue
+                            }
+                            i += 1
+                            break
+                        }
+                        key.append(chars[i])
+                        i += 1
+                    }
+                } else {
+                    while i < chars.count, isWordPart(chars[i]), chars[i] != "." { key.append(chars[i]); i += 1 }
+                    if key.isEmpty { throw fail("expected a key after '.' in a field name") }
+                }
+                keys.append(String(key))
+            }
+            return keys.map(ShreddedColumn.quoted).joined(separator: ".")
+        }
         while i < chars.count {
             let c = chars[i]
             let start = i
@@ -263,7 +297,15 @@ enum Lexer {
                     value.append(chars[i])
                     i += 1
                 }
-                add(c == "'" ? .string(String(value)) : .quotedName(String(value)))
+                if c == "'" {
+                    add(.string(String(value)))
+                } else if i < chars.count && chars[i] == "." {
+                    add(.quotedName(try path([String(value)])))
+                } else {
+                    // A quoted name alone is one name, dots and all (a path of one key when it has some).
+                    let name = String(value)
+                    add(.quotedName(name.contains(".") || name.contains("\"") ? ShreddedColumn.quoted(name) : name))
+                }
             case "0"..."9", "-", "+", ".":
                 while i < chars.count, "0123456789.eE+-".unicodeScalars.contains(chars[i]) {
                     if (chars[i] == "+" || chars[i] == "-") && i > start && chars[i - 1] != "e" && chars[i - 1] != "E" { break }
@@ -281,7 +323,14 @@ enum Lexer {
             default:
                 guard isWordStart(c) else { throw fail("unexpected character '\(c)'") }
                 while i < chars.count, isWordPart(chars[i]) { i += 1 }
-                add(.word(String(String.UnicodeScalarView(chars[start..<i]))))
+                let word = String(String.UnicodeScalarView(chars[start..<i]))
+                if word.hasSuffix("."), i < chars.count, chars[i] == "\"" {
+                    // A dotted path with a quoted key next: `attributes."k8s.pod"`.
+                    i -= 1
+                    add(.quotedName(try path(word.dropLast().split(separator: ".", omittingEmptySubsequences: false).map(String.init))))
+                } else {
+                    add(.word(word))
+                }
             }
         }
         tokens.append(Token(kind: .end, column: chars.count + 1, text: "the end of the expression"))

@@ -18,7 +18,12 @@ public struct ReadPlan: Sendable {
             for (i, c) in columns.enumerated() where query.format == .ndjson || c.type != .extra { needed.insert(i) }
         }
         for field in query.fields {
-            if let i = columns.firstIndex(where: { $0.name == field && $0.type != .extra }) { needed.insert(i) }
+            switch FieldPath.resolve(field, columns: columns) {
+            case let .column(i)?: needed.insert(i)
+            // A path's values are in its parent's chunk and the shredded columns made from it.
+            case let .path(parent, _)?: needed.insert(parent)
+            case nil: break
+            }
         }
         self.columns = needed.sorted()
         timestamp = query.since != nil || query.until != nil ? header.timestampColumn : nil
@@ -29,7 +34,10 @@ public struct ReadPlan: Sendable {
         var wanted = columns
         if !insideTimeRange, let timestamp, !wanted.contains(timestamp) { wanted.append(timestamp) }
         let meta = layout.blocks[block]
-        return Self.merge(wanted.filter { $0 < meta.chunks.count }.map { layout.chunkRange(block: block, column: $0) }, gap: 0)
+        wanted = wanted.filter { $0 < meta.chunks.count }
+        // A json or extra column whose values were shredded is rebuilt from its shredded columns too.
+        wanted += wanted.flatMap { layout.shreddedChunks(block: block, of: $0) }
+        return Self.merge(wanted.map { layout.chunkRange(block: block, column: $0) }, gap: 0)
     }
 
     /// The chunk bytes a query reads of a segment, from its layout alone: given to a remote source

@@ -16,7 +16,7 @@ public struct SegmentLayout: Sendable {
 
     public var isSealed: Bool { recovery == nil }
     public var rowCount: Int { blocks.reduce(0) { $0 + $1.rowCount } }
-    public var timeRange: ClosedRange<Int64>? { SegmentFooter(blocks: blocks).timeRange }
+    public var timeRange: ClosedRange<Int64>? { SegmentFooter(blocks: blocks, version: header.version).timeRange }
 
     /// The layout a reader found in a whole file; `keepingFile` keeps its bytes for later reads.
     public init(_ reader: SegmentReader, keepingFile: Bool) {
@@ -33,7 +33,7 @@ public struct SegmentLayout: Sendable {
     /// a sound header and footer.
     public init(size: Int, prefix: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer) throws {
         let (header, headerEnd) = try SegmentHeader.decode(prefix)
-        let (footer, _) = try SegmentFooter.decode(tail: tail, fileSize: size, headerEnd: headerEnd, columns: header.columns)
+        let (footer, _) = try SegmentFooter.decode(tail: tail, fileSize: size, headerEnd: headerEnd, columns: header.columns, version: header.version)
         self.header = header
         self.headerEnd = headerEnd
         blocks = footer.blocks
@@ -53,11 +53,27 @@ public struct SegmentLayout: Sendable {
         try SegmentFooter.encodedLength(trailer: tail)
     }
 
-    /// File offsets of chunk `column` of block `block`.
+    /// File offsets of chunk `column` of block `block` (a regular column, or shredded column
+    /// `column - header.columns.count` of the block).
     public func chunkRange(block: Int, column: Int) -> Range<Int> {
-        let b = blocks[block]
-        let c = b.chunks[column]
-        let start = Int(b.offset) + Int(c.offset)
+        let c = chunkMeta(block: block, column: column)
+        let start = Int(blocks[block].offset) + Int(c.offset)
         return start..<(start + Int(c.length))
+    }
+
+    /// The footer entry of chunk `column` of block `block` (regular columns, then shredded ones).
+    public func chunkMeta(block: Int, column: Int) -> ChunkMeta {
+        let b = blocks[block]
+        return column < b.chunks.count ? b.chunks[column] : b.shredded[column - b.chunks.count].chunk
+    }
+
+    /// What errors call chunk `column` of block `block`: its column's name, or its shredded path.
+    public func chunkName(block: Int, column: Int) -> String {
+        column < header.columns.count ? header.columns[column].name : blocks[block].shredded[column - header.columns.count].column.pathText
+    }
+
+    /// Chunk indexes of block `block`'s shredded columns made from column `column`'s values.
+    public func shreddedChunks(block: Int, of column: Int) -> [Int] {
+        blocks[block].shredded.indices.filter { blocks[block].shredded[$0].column.parent == column }.map { header.columns.count + $0 }
     }
 }

@@ -9,6 +9,32 @@ public struct BlockMeta: Sendable, Equatable {
     /// Smallest and largest timestamp (ns), when the stream has a timestamp.
     public var timeRange: ClosedRange<Int64>?
     public var chunks: [ChunkMeta]
+    /// The block's shredded columns (format version 2), after the regular ones: shredded column `k`
+    /// has chunk index `chunks.count + k`.
+    public var shredded: [ShreddedChunk] = []
+
+    public init(offset: UInt64, length: UInt32, rowCount: Int, timeRange: ClosedRange<Int64>?, chunks: [ChunkMeta], shredded: [ShreddedChunk] = []) {
+        self.offset = offset
+        self.length = length
+        self.rowCount = rowCount
+        self.timeRange = timeRange
+        self.chunks = chunks
+        self.shredded = shredded
+    }
+
+    /// Every chunk entry: the regular columns', then the shredded ones'.
+    public var allChunks: [ChunkMeta] { chunks + shredded.map(\.chunk) }
+
+    /// Throws when the block's chunks declare more decompressed bytes in all than a writer can
+    /// produce, before anything is decompressed.
+    func checkDecodedSize() throws {
+        let all = allChunks
+        let total = all.reduce(0) { $0 + Int($1.rawLength) }
+        let bound = ChunkDecoder.maxBlockRawLength(columns: all.count, rows: rowCount)
+        guard total <= bound else {
+            throw FormatError("block declares \(total) decompressed bytes in all; a writer produces at most \(bound) for \(rowCount) rows of \(all.count) columns")
+        }
+    }
 }
 
 /// One chunk's entry in the footer.
@@ -26,4 +52,15 @@ public struct ChunkMeta: Sendable, Equatable {
 
     /// Payload bytes as stored (after compression).
     public var storedLength: Int { Int(length) - FormatConstants.chunkHeaderSize }
+}
+
+/// A shredded column of a block and its chunk's footer entry.
+public struct ShreddedChunk: Sendable, Equatable {
+    public var column: ShreddedColumn
+    public var chunk: ChunkMeta
+
+    public init(column: ShreddedColumn, chunk: ChunkMeta) {
+        self.column = column
+        self.chunk = chunk
+    }
 }

@@ -16,6 +16,11 @@ public enum ColumnStats: Sendable, Equatable {
         }
     }
 
+    /// The stats of a shredded-json chunk: integer, both bounds the number of residual values
+    /// (spec: Shredded paths), so that a reader knows from the footer whether a path's shredded
+    /// column holds all its values.
+    public static func residual(_ count: Int) -> ColumnStats { .integer(min: Int64(count), max: Int64(count)) }
+
     static func of(_ builder: ColumnBuilder) -> ColumnStats {
         switch builder.descriptor.type {
         case .integer, .timestamp:

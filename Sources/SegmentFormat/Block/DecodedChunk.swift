@@ -7,12 +7,17 @@ public struct DecodedChunk: Sendable {
     public let absents: [UInt8]?
     /// Values of the rows that are neither null nor absent, in row order.
     public let values: ColumnValues
+    /// For a json or extra chunk rebuilt from shredded columns: how many of its leaves (or whole
+    /// values) no shredded column took. 0 means every path's values are in the block's shredded
+    /// columns; nil for a chunk that was not shredded.
+    public let residualCount: Int?
 
-    public init(rowCount: Int, nulls: [UInt8]?, absents: [UInt8]?, values: ColumnValues) {
+    public init(rowCount: Int, nulls: [UInt8]?, absents: [UInt8]?, values: ColumnValues, residualCount: Int? = nil) {
         self.rowCount = rowCount
         self.nulls = nulls
         self.absents = absents
         self.values = values
+        self.residualCount = residualCount
     }
 
     /// Whether any row lacks a value.

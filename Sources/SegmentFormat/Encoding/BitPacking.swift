@@ -90,4 +90,22 @@ public enum BitPacking {
             }
         }
     }
+
+    /// Reads `u8 width` then `count` codes bit-packed at that width, each below `limit` (a
+    /// dictionary's size); `what` names them in errors.
+    static func readCodes(_ r: inout ByteReader, count: Int, limit: Int, what: String) throws -> [UInt32] {
+        let width = Int(try r.u8())
+        guard width <= 32 else { throw FormatError("\(what) width \(width) is over 32") }
+        let packed = try r.bytes(byteCount(count: count, width: width))
+        var bad = false
+        let codes = [UInt32](unsafeUninitializedCapacity: count) { buf, n in
+            unpack(packed, count: count, width: width) { i, u in
+                if u >= UInt64(limit) { bad = true }
+                buf[i] = UInt32(truncatingIfNeeded: u)
+            }
+            n = count
+        }
+        if bad { throw FormatError("\(what) out of range (there are \(limit))") }
+        return codes
+    }
 }

@@ -8,10 +8,36 @@ enum IntegerEncoding {
     struct Candidate {
         let encoding: Encoding
         let size: Int
+        /// Worth compressing whatever its raw size: its bytes are laid out for the codec's entropy
+        /// coder, so it often ends smaller than candidates that start smaller.
+        var compressesBest = false
         let write: (inout [UInt8]) -> Void
+
+        init(encoding: Encoding, size: Int, compressesBest: Bool = false, write: @escaping (inout [UInt8]) -> Void) {
+            self.encoding = encoding
+            self.size = size
+            self.compressesBest = compressesBest
+            self.write = write
+        }
     }
 
-    static func candidates(_ values: [Int64]) -> [Candidate] {
+    /// Every candidate, smallest first; with `dictionary`, also `dict-i64` when few values repeat
+    /// often (format version 2).
+    static func candidates(_ values: [Int64], dictionary: Bool = false) -> [Candidate] {
+        var result = plainCandidates(values)
+        // A dictionary pays when codes are narrower than the values: not when the frame of reference
+        // already fits a byte, nor past 65,536 entries (codes as wide as most values).
+        let frameOfReference = result.filter { $0.encoding == .forBitpack }.map(\.size).min() ?? Int.max
+        if dictionary, values.count >= 16, frameOfReference > values.count + 16,
+           let dict = IntegerDictionary(values, maxEntries: min(values.count / 4, 1 << 16)) {
+            for layout in dict.width % 8 == 0 ? [IntegerDictionary.Layout.packed] : [.packed, .planes] {
+                result.append(Candidate(encoding: .dictInt64, size: dict.size(layout), compressesBest: layout == .planes) { out in dict.write(layout, into: &out) })
+            }
+        }
+        return result.sorted { $0.size < $1.size }
+    }
+
+    private static func plainCandidates(_ values: [Int64]) -> [Candidate] {
         let n = values.count
         guard n > 0 else { return [] }
         var result: [Candidate] = [Candidate(encoding: .plainInt64, size: 8 * n) { out in
@@ -32,8 +58,11 @@ enum IntegerEncoding {
         if forScale == 0 { forScale = 1 }
         let forRange = UInt64(bitPattern: maxV &- minV) / forScale
         let forHeader = Varint.size(Varint.zigzag(minV)) + Varint.size(forScale) + 1
-        for width in widths(for: forRange) {
-            result.append(Candidate(encoding: .forBitpack, size: forHeader + BitPacking.byteCount(count: n, width: width)) { out in
+        let forWidths = widths(for: forRange)
+        for width in forWidths {
+            // The byte-aligned width, when it is not the exact one, suits a byte-oriented codec.
+            let aligned = forWidths.count > 1 && width == forWidths[1]
+            result.append(Candidate(encoding: .forBitpack, size: forHeader + BitPacking.byteCount(count: n, width: width), compressesBest: aligned) { out in
                 out.append(contentsOf: varintBytes(Varint.zigzag(minV)))
                 out.append(contentsOf: varintBytes(forScale))
                 out.append(UInt8(width))
@@ -210,6 +239,8 @@ enum IntegerEncoding {
                 delta = delta &+ Varint.unzigzag(z) &* scale
                 return prev &+ delta
             }
+        case .dictInt64:
+            result = try IntegerDictionary.decode(&r, count: count)
         default:
             throw FormatError("encoding \(encoding.name) is not an integer encoding")
         }

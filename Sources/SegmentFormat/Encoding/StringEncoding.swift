@@ -38,6 +38,13 @@ enum StringEncoding {
         return result.sorted { $0.size < $1.size }
     }
 
+    /// Whether values look like free text (long, mostly distinct enough that a template split may
+    /// pay): the gate before the log-text candidate, whose split costs a pass over every byte.
+    static func looksLikeText(_ values: StringValues) -> Bool {
+        let n = values.count
+        return n >= 8 && values.bytes.count >= 16 * n
+    }
+
     static func writePlain(_ values: StringValues, into out: inout [UInt8]) {
         Varint.appendAll(&out, count: values.count) { UInt64(values.length($0)) }
         out.append(contentsOf: values.bytes)
@@ -145,36 +152,31 @@ enum StringEncoding {
         return StringValues(bytes: Array(raw), offsets: offsets)
     }
 
+    /// Reads `count` uvarint lengths, then the strings' bytes (valid UTF-8); `what` names them in errors.
+    static func readStrings(_ r: inout ByteReader, count: Int, what: String) throws -> StringValues {
+        var offsets = [UInt32](repeating: 0, count: count + 1)
+        var total = 0
+        for i in 0..<count {
+            total += try r.count("\(what) length", limit: FormatConstants.maxValueBytes)
+            guard total <= r.remaining else { throw FormatError("\(what)s run past the end of the section") }
+            offsets[i + 1] = UInt32(total)
+        }
+        let bytes = try r.bytes(total)
+        guard UTF8Validation.isValid(bytes) else { throw FormatError("\(what)s are not valid UTF-8") }
+        return StringValues(bytes: Array(bytes), offsets: offsets)
+    }
+
     /// Decodes a dict-string section: the sorted entries and one code per value.
     static func decodeDictionary(_ section: UnsafeRawBufferPointer, count: Int) throws -> (StringValues, [UInt32]) {
         var r = ByteReader(section, context: "dictionary")
         let d = try r.count("dictionary size", limit: FormatConstants.maxBlockRows)
         guard d >= 1 else { throw FormatError("dictionary is empty") }
-        var offsets = [UInt32](repeating: 0, count: d + 1)
-        var total = 0
-        for i in 0..<d {
-            total += try r.count("dictionary entry length", limit: FormatConstants.maxValueBytes)
-            guard total <= r.remaining else { throw FormatError("dictionary entries run past the end of the section") }
-            offsets[i + 1] = UInt32(total)
-        }
-        let entries = StringValues(bytes: Array(try r.bytes(total)), offsets: offsets)
-        guard UTF8Validation.isValid(entries.bytes) else { throw FormatError("dictionary entries are not valid UTF-8") }
+        let entries = try readStrings(&r, count: d, what: "dictionary entry")
         for i in 1..<max(d, 1) where entries.compare(i - 1, i) >= 0 {
             throw FormatError("dictionary entries are not in strictly ascending order at entry \(i)")
         }
-        let width = Int(try r.u8())
-        guard width <= 32 else { throw FormatError("dictionary code width \(width) is over 32") }
-        let packed = try r.bytes(BitPacking.byteCount(count: count, width: width))
+        let codes = try BitPacking.readCodes(&r, count: count, limit: d, what: "dictionary code")
         guard r.isAtEnd else { throw FormatError("dictionary section has \(r.remaining) bytes left over") }
-        var bad = false
-        let codes = [UInt32](unsafeUninitializedCapacity: count) { buf, n in
-            BitPacking.unpack(packed, count: count, width: width) { i, u in
-                if u >= UInt64(d) { bad = true }
-                buf[i] = UInt32(truncatingIfNeeded: u)
-            }
-            n = count
-        }
-        if bad { throw FormatError("dictionary code out of range (dictionary has \(d) entries)") }
         return (entries, codes)
     }
 }

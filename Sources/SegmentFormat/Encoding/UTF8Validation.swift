@@ -26,7 +26,7 @@ public enum UTF8Validation {
 
     /// Length of the well-formed multi-byte sequence at `p` (whose lead byte is 0x80 or above),
     /// or 0 when it is ill-formed or runs past `available` bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func sequenceLength(_ p: UnsafeRawPointer, available: Int) -> Int {
         let b0 = p.load(as: UInt8.self)
         let need: Int

@@ -2,8 +2,13 @@
 /// and the segment's totals (spec: Footer).
 public struct SegmentFooter: Sendable, Equatable {
     public var blocks: [BlockMeta]
+    /// The file's format version: version 2 lists each block's shredded columns.
+    public var version: UInt16
 
-    public init(blocks: [BlockMeta]) { self.blocks = blocks }
+    public init(blocks: [BlockMeta], version: UInt16 = FormatConstants.formatVersion) {
+        self.blocks = blocks
+        self.version = version
+    }
 
     public var rowCount: Int { blocks.reduce(0) { $0 + $1.rowCount } }
 
@@ -24,15 +29,12 @@ public struct SegmentFooter: Sendable, Equatable {
             w.u32(b.length)
             w.u32(UInt32(b.rowCount))
             writeRange(b.timeRange, &w)
-            for c in b.chunks {
-                w.u32(c.offset)
-                w.u32(c.length)
-                w.u8(c.encoding.rawValue)
-                w.u8(c.codec.rawValue)
-                w.u32(c.rawLength)
-                w.u32(UInt32(c.nullCount))
-                w.u32(UInt32(c.absentCount))
-                c.stats.write(&w)
+            for c in b.chunks { Self.write(c, &w) }
+            guard version >= 2 else { continue }
+            w.u16(UInt16(b.shredded.count))
+            for s in b.shredded {
+                s.column.write(&w)
+                Self.write(s.chunk, &w)
             }
         }
         let crc = Checksum.crc32(w.bytes)
@@ -41,6 +43,17 @@ public struct SegmentFooter: Sendable, Equatable {
         w.u32(UInt32(length))
         w.append(FormatConstants.trailerMagic)
         return w.bytes
+    }
+
+    private static func write(_ c: ChunkMeta, _ w: inout ByteWriter) {
+        w.u32(c.offset)
+        w.u32(c.length)
+        w.u8(c.encoding.rawValue)
+        w.u8(c.codec.rawValue)
+        w.u32(c.rawLength)
+        w.u32(UInt32(c.nullCount))
+        w.u32(UInt32(c.absentCount))
+        c.stats.write(&w)
     }
 
     private func writeRange(_ range: ClosedRange<Int64>?, _ w: inout ByteWriter) {
@@ -58,10 +71,31 @@ public struct SegmentFooter: Sendable, Equatable {
         return lo...hi
     }
 
+    /// One chunk entry, checked: a known encoding and codec for the type and version, inside its
+    /// block and after the previous chunk (`after`, moved past this one).
+    private static func readChunk(_ r: inout ByteReader, type: ColumnType, name: String, block i: Int, rows: Int, length: UInt32,
+                                  after chunkEnd: inout UInt32, version: UInt16) throws -> ChunkMeta {
+        let cOffset = try r.u32(), cLength = try r.u32()
+        let encodingCode = try r.u8(), codecCode = try r.u8()
+        let raw = try r.u32(), nulls = Int(try r.u32()), absents = Int(try r.u32())
+        let stats = try ColumnStats.read(&r)
+        guard let encoding = Encoding(rawValue: encodingCode), encoding.applies(to: type, version: version) else {
+            throw FormatError("unknown or misapplied encoding \(encodingCode)", block: i, column: name)
+        }
+        guard let codec = Codec(rawValue: codecCode), codec.formatVersion <= version else { throw FormatError("unknown codec \(codecCode)", block: i, column: name) }
+        guard cLength >= UInt32(FormatConstants.chunkHeaderSize), UInt64(cOffset) + UInt64(cLength) <= UInt64(length), cOffset >= chunkEnd else {
+            throw FormatError("footer entry points outside its block", block: i, column: name)
+        }
+        chunkEnd = cOffset + cLength
+        guard nulls + absents <= rows else { throw FormatError("footer counts more missing values than rows", block: i, column: name) }
+        return ChunkMeta(offset: cOffset, length: cLength, encoding: encoding, codec: codec, rawLength: raw,
+                         nullCount: nulls, absentCount: absents, stats: stats)
+    }
+
     /// Reads the footer at the end of `file`, whose header ends at `headerEnd`. Returns the footer
     /// and the offset where its body starts (the end of the last block).
-    static func decode(_ file: UnsafeRawBufferPointer, headerEnd: Int, columns: [ColumnDescriptor]) throws -> (SegmentFooter, Int) {
-        try decode(tail: file, fileSize: file.count, headerEnd: headerEnd, columns: columns)
+    static func decode(_ file: UnsafeRawBufferPointer, headerEnd: Int, columns: [ColumnDescriptor], version: UInt16) throws -> (SegmentFooter, Int) {
+        try decode(tail: file, fileSize: file.count, headerEnd: headerEnd, columns: columns, version: version)
     }
 
     /// The footer's whole length (body and trailer) from `trailer`, a sealed segment's last
@@ -75,9 +109,10 @@ public struct SegmentFooter: Sendable, Equatable {
     }
 
     /// Reads the footer from `tail`, the last `tail.count` bytes of a segment of `fileSize` bytes
-    /// (at least `encodedLength(trailer:)` of them), whose header ends at `headerEnd`. Returns the
+    /// (at least `encodedLength(trailer:)` of them), whose header (format `version`) ends at `headerEnd`. Returns the
     /// footer and the file offset where its body starts (the end of the last block).
-    public static func decode(tail: UnsafeRawBufferPointer, fileSize size: Int, headerEnd: Int, columns: [ColumnDescriptor]) throws -> (SegmentFooter, Int) {
+    public static func decode(tail: UnsafeRawBufferPointer, fileSize size: Int, headerEnd: Int, columns: [ColumnDescriptor],
+                              version: UInt16) throws -> (SegmentFooter, Int) {
         guard size >= headerEnd + FormatConstants.footerTrailerSize, tail.count <= size else { throw FormatError("file ends before a footer") }
         let length = try encodedLength(trailer: tail) - FormatConstants.footerTrailerSize
         var t = ByteReader(tail, position: tail.count - FormatConstants.footerTrailerSize, context: "footer trailer")
@@ -110,28 +145,39 @@ public struct SegmentFooter: Sendable, Equatable {
             expectedOffset = offset + UInt64(length)
             var chunks: [ChunkMeta] = []
             chunks.reserveCapacity(columns.count)
-            for (ci, column) in columns.enumerated() {
-                let cOffset = try r.u32(), cLength = try r.u32()
-                let encodingCode = try r.u8(), codecCode = try r.u8()
-                let raw = try r.u32(), nulls = Int(try r.u32()), absents = Int(try r.u32())
-                let stats = try ColumnStats.read(&r)
-                guard let encoding = Encoding(rawValue: encodingCode), encoding.applies(to: column.type) else {
-                    throw FormatError("unknown or misapplied encoding \(encodingCode)", block: i, column: column.name)
-                }
-                guard let codec = Codec(rawValue: codecCode) else { throw FormatError("unknown codec \(codecCode)", block: i, column: column.name) }
-                guard cLength >= UInt32(FormatConstants.chunkHeaderSize), UInt64(cOffset) + UInt64(cLength) <= UInt64(length),
-                      cOffset >= UInt32(FormatConstants.blockFrameSize + 23 + FormatConstants.chunkHeaderSize * ci) else {
-                    throw FormatError("footer entry points outside its block", block: i, column: column.name)
-                }
-                guard nulls + absents <= rows else { throw FormatError("footer counts more missing values than rows", block: i, column: column.name) }
-                chunks.append(ChunkMeta(offset: cOffset, length: cLength, encoding: encoding, codec: codec, rawLength: raw,
-                                        nullCount: nulls, absentCount: absents, stats: stats))
+            var chunkEnd = UInt32(FormatConstants.blockFrameSize + 23)
+            for column in columns {
+                chunks.append(try Self.readChunk(&r, type: column.type, name: column.name, block: i, rows: rows, length: length,
+                                                 after: &chunkEnd, version: version))
             }
-            blocks.append(BlockMeta(offset: offset, length: length, rowCount: rows, timeRange: blockRange, chunks: chunks))
+            var shredded: [ShreddedChunk] = []
+            if version >= 2 {
+                let count = Int(try r.u16())
+                guard count <= FormatConstants.maxShreddedColumns else { throw FormatError("footer gives block \(i) \(count) shredded columns", block: i) }
+                chunkEnd += 2
+                for _ in 0..<count {
+                    let column: ShreddedColumn
+                    do {
+                        column = try ShreddedColumn.read(&r, columns: columns)
+                    } catch let e as FormatError {
+                        throw e.located(block: i)
+                    }
+                    let chunk = try Self.readChunk(&r, type: column.type, name: column.pathText, block: i, rows: rows, length: length,
+                                                   after: &chunkEnd, version: version)
+                    shredded.append(ShreddedChunk(column: column, chunk: chunk))
+                }
+            }
+            let meta = BlockMeta(offset: offset, length: length, rowCount: rows, timeRange: blockRange, chunks: chunks, shredded: shredded)
+            do {
+                try meta.checkDecodedSize()
+            } catch let e as FormatError {
+                throw e.located(block: i)
+            }
+            blocks.append(meta)
         }
         guard r.isAtEnd else { throw FormatError("footer has \(r.remaining) unexpected bytes") }
         guard expectedOffset == UInt64(start) else { throw FormatError("blocks end at offset \(expectedOffset) but the footer starts at \(start)") }
-        let footer = SegmentFooter(blocks: blocks)
+        let footer = SegmentFooter(blocks: blocks, version: version)
         guard UInt64(footer.rowCount) == totalRows, footer.timeRange == range else {
             throw FormatError("footer totals disagree with its block entries")
         }

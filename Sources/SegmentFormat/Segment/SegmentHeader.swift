@@ -1,6 +1,8 @@
 /// The first part of a segment: who wrote it, for which tenant and stream, under which schema,
 /// and the column table readers decode with (spec: Header).
 public struct SegmentHeader: Sendable, Equatable {
+    /// Format version of the file: which codes its blocks may use (spec: What changes the version).
+    public var version: UInt16
     public var tenant: String
     public var stream: String
     public var node: String
@@ -12,8 +14,9 @@ public struct SegmentHeader: Sendable, Equatable {
     public var schemaText: [UInt8]
     public var columns: [ColumnDescriptor]
 
-    public init(tenant: String, stream: String, node: String, segmentID: String, created: Int64,
-                blockRows: Int, schemaText: [UInt8], columns: [ColumnDescriptor]) {
+    public init(version: UInt16 = FormatConstants.formatVersion, tenant: String, stream: String, node: String, segmentID: String,
+                created: Int64, blockRows: Int, schemaText: [UInt8], columns: [ColumnDescriptor]) {
+        self.version = version
         self.tenant = tenant
         self.stream = stream
         self.node = node
@@ -26,8 +29,8 @@ public struct SegmentHeader: Sendable, Equatable {
 
     /// A header for a stream's segment; `segmentID` defaults to 128 random bits in hex.
     public init(schema: StreamSchema, tenant: String = "", node: String = "", segmentID: String? = nil,
-                created: Int64, blockRows: Int = FormatConstants.defaultBlockRows) {
-        self.init(tenant: tenant, stream: schema.name, node: node,
+                created: Int64, blockRows: Int = FormatConstants.defaultBlockRows, version: UInt16 = FormatConstants.formatVersion) {
+        self.init(version: version, tenant: tenant, stream: schema.name, node: node,
                   segmentID: segmentID ?? (0..<2).map { _ in String(UInt64.random(in: .min ... .max), radix: 16).leftPadded(16) }.joined(),
                   created: created, blockRows: blockRows, schemaText: schema.text, columns: schema.columns)
     }
@@ -49,7 +52,7 @@ public struct SegmentHeader: Sendable, Equatable {
         }
         var out = ByteWriter(capacity: body.count + 16)
         out.append(FormatConstants.headerMagic)
-        out.u16(FormatConstants.formatVersion)
+        out.u16(version)
         out.u16(0)
         out.u32(UInt32(body.count))
         out.append(body.bytes)
@@ -76,8 +79,8 @@ public struct SegmentHeader: Sendable, Equatable {
         }
         _ = try r.bytes(4)
         let version = try r.u16()
-        guard version == FormatConstants.formatVersion else {
-            throw FormatError("unsupported segment format version \(version) (this reader knows version \(FormatConstants.formatVersion))")
+        guard (FormatConstants.oldestFormatVersion...FormatConstants.formatVersion).contains(version) else {
+            throw FormatError("unsupported segment format version \(version) (this reader knows versions \(FormatConstants.oldestFormatVersion) to \(FormatConstants.formatVersion))")
         }
         let flags = try r.u16()
         guard flags == 0 else { throw FormatError("unknown header flags 0x\(String(flags, radix: 16))") }
@@ -114,7 +117,7 @@ public struct SegmentHeader: Sendable, Equatable {
         }
         guard columns.filter(\.isTimestamp).count <= 1 else { throw FormatError("more than one column is marked as the timestamp") }
         guard b.isAtEnd else { throw FormatError("header has \(b.remaining) unexpected bytes after the column table") }
-        let header = SegmentHeader(tenant: tenant, stream: stream, node: node, segmentID: segmentID, created: created,
+        let header = SegmentHeader(version: version, tenant: tenant, stream: stream, node: node, segmentID: segmentID, created: created,
                                    blockRows: blockRows, schemaText: schemaText, columns: columns)
         return (header, r.position)
     }

@@ -42,6 +42,8 @@ public struct SegmentWriter: Sendable {
 
     /// Registers `block` at the current end and returns the bytes to append to the file.
     public mutating func append(_ block: BlockEncoder.EncodedBlock) -> [UInt8] {
+        // An encoder set up for another version than the file's is a bug in the caller, never input.
+        precondition(block.formatVersion == header.version, "a version \(block.formatVersion) block in a version \(header.version) segment")
         var meta = block.meta
         meta.offset = UInt64(size)
         blocks.append(meta)
@@ -50,5 +52,5 @@ public struct SegmentWriter: Sendable {
     }
 
     /// The footer that seals the segment; append it after the last block.
-    public func footer() -> [UInt8] { SegmentFooter(blocks: blocks).encoded() }
+    public func footer() -> [UInt8] { SegmentFooter(blocks: blocks, version: header.version).encoded() }
 }

@@ -25,7 +25,7 @@ struct ServerSettings: Sendable {
     var minFreeBytes = 64 << 20
     var blockRows = 16_384
     var encodingCandidates = 3
-    var maxBufferedBytes = 128 << 20
+    var maxBufferedBytes = 48 << 20
     var admissionWait: Int64 = 2_000_000_000
     var tailBytes = 8 << 20
     var maxInflightBytes = 256 << 20

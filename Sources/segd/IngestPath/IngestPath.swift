@@ -291,12 +291,19 @@ struct IngestPath: Sendable {
 
     private func parseAndCommit(_ ndjson: ByteBuffer, into store: StreamStore, admission: Admission, key: String?, requestID: String) async throws -> Int {
         let tenant = admission.tenant
+        if let tooLong = ndjson.withUnsafeReadableBytes({ BodyReading.scanLines($0, maxLine: settings.maxLine).tooLong }) {
+            throw APIError(.contentTooLarge, "line_size", "line \(tooLong) is longer than \(settings.maxLine) bytes (--max-line)", line: tooLong)
+        }
+        // Room in the node's buffers before parsing: a request that waits for it holds only its body.
+        let reservation: BufferReservation
+        do {
+            reservation = try await store.reserve(bodyBytes: ndjson.readableBytes)
+        } catch {
+            throw storeFailure(error, store, requestID: requestID)
+        }
         let prepared: PreparedBatch = try ndjson.withUnsafeReadableBytes { raw in
-            if let tooLong = BodyReading.scanLines(raw, maxLine: settings.maxLine).tooLong {
-                throw APIError(.contentTooLarge, "line_size", "line \(tooLong) is longer than \(settings.maxLine) bytes (--max-line)", line: tooLong)
-            }
             do throws(RecordError) {
-                return try store.prepare(raw, idempotencyKey: key, now: Self.now())
+                return try store.prepare(raw, idempotencyKey: key, now: Self.now(), reservation: reservation)
             } catch {
                 throw APIError(.badRequest, "invalid", error.message, line: error.line, field: error.field)
             }
@@ -314,17 +321,23 @@ struct IngestPath: Sendable {
             try await store.commit(prepared)
         } catch {
             admission.limits.refund(records: records)
-            switch error {
-            case StoreRefusal.buffersFull:
-                throw APIError(.serviceUnavailable, "buffers_full", "the stream's buffers are full while blocks are written; retry shortly", retryAfter: 1)
-            case StoreRefusal.closed:
-                throw APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
-            default:
-                logger.error("records could not be made durable", metadata: ["tenant": "\(tenant.name)", "stream": "\(store.stream)", "error": "\(error)", "request_id": "\(requestID)"])
-                throw APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
-            }
+            throw storeFailure(error, store, requestID: requestID)
         }
         return records
+    }
+
+    /// The answer for a store that did not take a request's records (no room after the wait,
+    /// shutting down, or the log failed); the cause of a failure goes to segd's log.
+    private func storeFailure(_ error: Error, _ store: StreamStore, requestID: String) -> APIError {
+        switch error {
+        case StoreRefusal.buffersFull:
+            return APIError(.serviceUnavailable, "buffers_full", "the node's buffers are full while blocks are written; retry shortly", retryAfter: 1)
+        case StoreRefusal.closed:
+            return APIError(.serviceUnavailable, "draining", "this node is shutting down; retry", retryAfter: 1)
+        default:
+            logger.error("records could not be made durable", metadata: ["tenant": "\(store.tenant)", "stream": "\(store.stream)", "error": "\(error)", "request_id": "\(requestID)"])
+            return APIError(.serviceUnavailable, "storage", "the records could not be made durable; nothing was stored, retry later", retryAfter: 5)
+        }
     }
 
     /// The answer while a stream cannot be written; its cause, with paths, goes to segd's log

@@ -42,13 +42,15 @@ final class ServerMetrics: Sendable {
             .recordNanoseconds(Int64(nanoseconds))
     }
 
-    /// Samples the gauges (buffered and log bytes per stream) just before an export.
+    /// Samples the gauges (buffered bytes per stream, log bytes per tenant) just before an export.
     func updateGauges(registry streams: StreamRegistry) {
         for store in streams.allStores {
             let dimensions = [("tenant", store.tenant), ("stream", store.stream)]
             Gauge(label: "segd_buffered_bytes", dimensions: dimensions).record(store.buffered)
-            Gauge(label: "segd_wal_bytes", dimensions: dimensions).record(store.walBytes)
             Gauge(label: "segd_tail_bytes", dimensions: dimensions).record(store.tail.heldBytes)
+        }
+        for (tenant, bytes) in streams.logBytes {
+            Gauge(label: "segd_wal_bytes", dimensions: [("tenant", tenant)]).record(bytes)
         }
         for (tenant, keys) in streams.openIdempotencyStores {
             Gauge(label: "segd_idempotency_keys", dimensions: [("tenant", tenant)]).record(keys.count)

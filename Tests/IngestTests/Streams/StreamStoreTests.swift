@@ -29,7 +29,7 @@ struct StreamStoreTests {
         try await StreamFixture.post(second, 14..<16)
         #expect(await second.shutdown())
         #expect(try f.numbers() == (0..<16).map(Int64.init))
-        #expect(try WriteAheadLogTests.frames(f.layout.wal).isEmpty, "a clean stop leaves no batch in the log")
+        #expect(try WriteAheadLogTests.frames(f.wal).isEmpty, "a clean stop leaves no batch in the log")
     }
 
     @Test func anUnconfirmedNewSegmentIsRemovedAndItsRecordsReplayed() async throws {
@@ -60,6 +60,23 @@ struct StreamStoreTests {
         let second = try await f.open()  // the crash: the log replays batch 1 without its first 20 rows
         #expect(await second.shutdown())
         #expect(try f.numbers() == (0..<25).map(Int64.init))
+    }
+
+    /// Issue 14: a segment an older segd began (format version 1) is sealed as it is on restart,
+    /// and new blocks (version 2) go into a new segment; before, they were appended to it.
+    @Test func anActiveSegmentOfAnOlderFormatVersionIsSealedAndANewOneBegun() async throws {
+        var f = try StreamFixture()
+        f.options.formatVersion = 1
+        let first = try await f.open()
+        try await StreamFixture.post(first, 0..<10)  // a full block, in a version 1 segment
+        try await f.waitForCheckpoint(1)
+        f.options.formatVersion = 2  // the upgrade, after a crash
+        let second = try await f.open()
+        try await StreamFixture.post(second, 10..<20)
+        #expect(await second.shutdown())
+        #expect(try f.numbers() == (0..<20).map(Int64.init))
+        let versions = try f.files("rotated").map { try SegmentReader(path: f.directory + "/rotated/" + $0).header.version }.sorted()
+        #expect(versions == [1, 2])
     }
 
     // MARK: Faults on the log
@@ -186,9 +203,9 @@ struct StreamStoreTests {
         f.options.walRollBytes = 300
         let first = try await f.open()
         for i in 0..<6 { try await StreamFixture.post(first, (i * 3)..<(i * 3 + 3)) }
-        let generations = f.files("wal")
+        let generations = f.logFiles()
         #expect(generations.count >= 3)
-        let damaged = f.layout.wal + "/" + generations[0]
+        let damaged = f.wal + "/" + generations[0]
         var bytes = try #require(FileManager.default.contents(atPath: damaged))
         bytes[bytes.count - 5] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: damaged))
@@ -198,7 +215,7 @@ struct StreamStoreTests {
         #expect(refusal.reason.contains(generations[0]) && refusal.reason.contains("offset"))
         await #expect(throws: StreamRefused.self) { try await StreamFixture.post(second, 100..<101) }
         #expect(FileManager.default.contents(atPath: damaged) == bytes, "nothing is cut")
-        #expect(f.files("wal") == generations)
+        #expect(f.logFiles() == generations)
 
         let other = try StreamFixture()
         let healthy = try await other.open()
@@ -211,7 +228,7 @@ struct StreamStoreTests {
         let first = try await f.open()
         try await StreamFixture.post(first, 0..<3)
         try await StreamFixture.post(first, 3..<6)
-        let newest = f.layout.wal + "/" + (f.files("wal").last ?? "")
+        let newest = f.wal + "/" + (f.logFiles().last ?? "")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: newest)[.size] as? Int)
         #expect(truncate(newest, off_t(size - 7)) == 0)  // the crash tore the last frame
 
@@ -248,7 +265,7 @@ struct StreamStoreTests {
         let first = try await f.open()
         try await StreamFixture.post(first, 0..<10)
         try await f.waitForCheckpoint(1)
-        f.fileSystem.fail(operation, path: operation == .read ? "checkpoint" : "/wal", code: EIO)
+        f.fileSystem.fail(operation, path: operation == .read ? "checkpoint" : "/_wal", code: EIO, times: .max)
         let second = try await f.open()
         #expect(second.failure is StreamRefused)
         f.fileSystem.heal()
@@ -264,16 +281,16 @@ struct StreamStoreTests {
         let first = try await f.open()
         try await StreamFixture.post(first, 0..<2)
         // A newer build logged this batch, then was rolled back.
-        let log = try WriteAheadLog(directory: f.layout.wal, fileSystem: PosixFileSystem(), nextSequence: 50, nextGeneration: 90,
+        let log = try WriteAheadLog(directory: f.wal, fileSystem: PosixFileSystem(), nextSequence: 50, nextGeneration: 90,
                                     generations: [], rollBytes: 1 << 20, label: "newer")
         let future: [UInt8] = [9] + Array("a layout from the future".utf8)
-        _ = try await log.append(future) { _ in }
+        _ = try await log.append(future, stream: "app") { _ in }
 
         let second = try await f.open()
         #expect(second.failure == nil)
         #expect(await second.shutdown())
         #expect(FileManager.default.contents(atPath: f.layout.unreplayable + "/50.batch") == Data(future))
-        #expect(try f.numbers() == [0, 1], "\(f.files("rotated")) \(f.files("active")) \(f.files("wal"))")
+        #expect(try f.numbers() == [0, 1], "\(f.files("rotated")) \(f.files("active")) \(f.logFiles())")
     }
 
     /// Issue 10: sequence and generation numbers repeated after a clean stop.
@@ -284,14 +301,14 @@ struct StreamStoreTests {
         try await StreamFixture.post(first, 2..<4)
         #expect(await first.shutdown())
         let before = try #require(try f.checkpoint())
-        let generationsBefore = f.files("wal")
+        let generationsBefore = f.logFiles()
 
         let second = try await f.open()
         try await StreamFixture.post(second, 4..<6)
         #expect(await second.shutdown())
         let after = try #require(try f.checkpoint())
         #expect(after.sequence > before.sequence, "\(after.sequence) after \(before.sequence)")
-        #expect(f.files("wal").allSatisfy { !generationsBefore.contains($0) })
+        #expect(f.logFiles().allSatisfy { !generationsBefore.contains($0) })
         #expect(try f.numbers() == (0..<6).map(Int64.init))
     }
 
@@ -309,34 +326,3 @@ struct StreamStoreTests {
     }
 }
 
-/// Backpressure by waiting (issue 13): full buffers make a request wait for room, not fail.
-struct AdmissionWaitTests {
-    @Test func aRequestWaitsForRoomInFullBuffersInsteadOfFailing() async throws {
-        let admission = StreamAdmission(schema: StreamFixture.schema, options: {
-            var o = StreamOptions(node: "t")
-            o.maxBufferedBytes = 100
-            o.admissionWait = 5_000_000_000
-            return o
-        }())
-        #expect(await admission.reserve(80) == nil)
-        async let waiting = admission.reserve(50)
-        try await Task.sleep(for: .milliseconds(50))
-        admission.release(80)
-        #expect(await waiting == nil, "admitted once the first batch's bytes were released")
-        #expect(admission.buffered == 50)
-    }
-
-    @Test func aRequestThatWaitedTooLongGets503AndTheOrderIsKept() async throws {
-        let admission = StreamAdmission(schema: StreamFixture.schema, options: {
-            var o = StreamOptions(node: "t")
-            o.maxBufferedBytes = 100
-            o.admissionWait = 100_000_000
-            return o
-        }())
-        #expect(await admission.reserve(100) == nil)
-        let started = ContinuousClock.now
-        #expect(await admission.reserve(10) == .buffersFull)
-        #expect(ContinuousClock.now - started >= .milliseconds(90))
-        #expect(await admission.reserve(101) == .buffersFull, "a batch larger than the bound never waits")
-    }
-}

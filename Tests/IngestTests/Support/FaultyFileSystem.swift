@@ -124,6 +124,11 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         try real.remove(path)
     }
 
+    func removeDirectory(_ path: String) throws(FileSystemError) {
+        try check(.rmdir, path)
+        try real.removeDirectory(path)
+    }
+
     func makeDirectory(_ path: String) throws(FileSystemError) -> Bool {
         try check(.mkdir, path)
         return try real.makeDirectory(path)

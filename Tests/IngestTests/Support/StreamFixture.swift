@@ -6,7 +6,8 @@ import Testing
 @testable import Ingest
 
 /// A stream `t/app` in a temporary data directory, over a file system that can fail on demand:
-/// opened, posted to, and read back the way segd and segcat would.
+/// opened (with its tenant, whose log it shares), posted to, and read back the way segd and
+/// segcat would.
 struct StreamFixture {
     static let schema = try! StreamSchema(json: Array("""
     {"$id": "app", "type": "object", "properties": {"ts": {"type": "string", "format": "date-time"}, "n": {"type": "integer"}},
@@ -27,14 +28,34 @@ struct StreamFixture {
 
     var directory: String { root + "/t/app" }
     var layout: StreamLayout { StreamLayout(tenant: "t", stream: "app", directory: directory) }
+    /// The tenant's write-ahead log.
+    var wal: String { root + "/t/_wal" }
 
-    /// Opens (and recovers) the store, as a restart would.
-    func open() async throws -> StreamStore {
+    /// The stream's store and its tenant's storage, open.
+    struct Opened {
+        let store: StreamStore
+        let tenant: TenantStorage
+        var failure: Error? { store.failure }
+
+        /// Shuts the tenant down (every stream, then its log) as segd does.
+        func shutdown() async -> Bool { await tenant.shutdown() }
+    }
+
+    /// Opens (and recovers) the tenant and its store of `stream`, as a restart would.
+    func open(stream: String = "app") async throws -> Opened {
+        let tenant = try await openTenant()
+        return Opened(store: try #require(await tenant.store(stream)), tenant: tenant)
+    }
+
+    /// Opens (and recovers) the tenant `t`, with the schema under the names `app` and `other`.
+    func openTenant() async throws -> TenantStorage {
         let logger = Logger(label: "test")
         let hooks = try HookRunner(hooksDirectory: nil, journalDirectory: root + "/.hooks", timeout: 5, logger: logger)
         let keys = try IdempotencyStore(path: root + "/keys")
-        return await StreamStore.open(directory: directory, tenant: "t", stream: "app", schema: Self.schema, options: options,
-                                      idempotency: keys, hooks: hooks, logger: logger, fileSystem: fileSystem)
+        let budget = BufferBudget(limit: options.maxBufferedBytes, tenantLimit: options.maxTenantBufferedBytes, wait: options.admissionWait)
+        return try await TenantStorage.open(tenant: "t", directory: root + "/t", schemas: ["app": Self.schema, "other": Self.schema],
+                                            options: options, idempotency: keys, budget: budget, hooks: hooks, logger: logger,
+                                            fileSystem: fileSystem)
     }
 
     static func body(_ numbers: Range<Int>) -> [UInt8] {
@@ -42,7 +63,8 @@ struct StreamFixture {
     }
 
     /// Posts records `numbers` as one request; returns once durable (or throws like the store).
-    static func post(_ store: StreamStore, _ numbers: Range<Int>, key: String? = nil) async throws {
+    static func post(_ opened: Opened, _ numbers: Range<Int>, key: String? = nil) async throws {
+        let store = opened.store
         let batch = try body(numbers).withUnsafeBytes { raw throws(RecordError) in try store.prepare(raw, idempotencyKey: key, now: 0) }
         try await store.commit(batch)
     }
@@ -61,10 +83,10 @@ struct StreamFixture {
     }
 
     /// Every `n` in every segment of the stream (active, rotated, quarantined), in file order.
-    func numbers(in folders: [String] = ["rotated", "active"]) throws -> [Int64] {
+    func numbers(in folders: [String] = ["rotated", "active"], stream: String = "app") throws -> [Int64] {
         var all: [Int64] = []
         for folder in folders {
-            let path = directory + "/" + folder
+            let path = root + "/t/\(stream)/" + folder
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { continue }
             for name in names.sorted() where name.hasSuffix(".seg") {
                 all += try Self.values(path + "/" + name)
@@ -81,8 +103,14 @@ struct StreamFixture {
         }
     }
 
+    /// The files in a folder of the stream's directory.
     func files(_ folder: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + folder)) ?? []).sorted()
+    }
+
+    /// The generation files of the tenant's log.
+    func logFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: wal)) ?? []).filter { $0.hasSuffix(".wal") }.sorted()
     }
 
     /// A block of `count` records starting at record `first`.

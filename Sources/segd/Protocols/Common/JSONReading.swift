@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NDJSON
+import SegmentFormat
 
 /// Walking a JSON body from its bytes with the NDJSON parser's scanner: the members of an object,
 /// the elements of an array, and strings and numbers as the protocols' fields need them. Keys are

@@ -1,4 +1,5 @@
 import NDJSON
+import SegmentFormat
 
 /// The documents of a bulk request's `index` and `create` items for one stream, as NDJSON: each
 /// document as it came, with the stream's timestamp field added (the time segd received it) when

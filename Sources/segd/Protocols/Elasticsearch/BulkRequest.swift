@@ -1,4 +1,5 @@
 import NDJSON
+import SegmentFormat
 
 /// An Elasticsearch `_bulk` body read from its bytes: action lines (`index`, `create`, `delete`,
 /// `update`), each but `delete` followed by a source line, blank lines tolerated. Documents stay

@@ -1,4 +1,5 @@
 import NDJSON
+import SegmentFormat
 import NIOCore
 
 /// A records-route body sent as `application/json`, as clients that only speak JSON send it

@@ -1,4 +1,5 @@
 import NDJSON
+import SegmentFormat
 
 /// Loki's push API (`POST /loki/api/v1/push`) into NDJSON records of the built-in `loki` stream's
 /// shape, one per entry: `time`, `labels` (the entry's stream labels, as an object), `line`, and

@@ -1,5 +1,6 @@
 import Foundation
 import NDJSON
+import SegmentFormat
 
 /// OTLP/JSON (`Content-Type: application/json` on `/v1/logs`) decoded from the bytes into the
 /// same `ExportLogsServiceRequest` as the protobuf body, by the OTLP specification's JSON rules:

@@ -1,12 +1,13 @@
 /// Byte tests on eight bytes at once ("SIMD within a register"), for the string scanners of the
 /// parser and the writer. Mycroft's zero-byte test: exact as a yes/no, and exact for the lowest hit.
-enum SWAR {
-    static let ones: UInt64 = 0x0101_0101_0101_0101
-    static let highs: UInt64 = 0x8080_8080_8080_8080
+public enum SWAR {
+    // Computed, so inlined callers in other modules see constants rather than a global's accessor.
+    @inlinable public static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    @inlinable public static var highs: UInt64 { 0x8080_8080_8080_8080 }
 
     /// High bit set in each byte of `w` that is `"`, `\\` or below 0x20 (the bytes JSON strings escape).
-    @inline(__always)
-    static func specialMask(_ w: UInt64) -> UInt64 {
+    @inlinable @inline(__always)
+    public static func specialMask(_ w: UInt64) -> UInt64 {
         let quote = w ^ (ones &* 0x22)
         let slash = w ^ (ones &* 0x5C)
         let hasQuote = (quote &- ones) & ~quote

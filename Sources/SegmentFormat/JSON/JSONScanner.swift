@@ -3,12 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SegmentFormat
 
 /// A cursor over one line of JSON text in raw bytes: whitespace, strings (validated, optionally
 /// unescaped into a buffer), numbers and whole values, with errors that say what was expected.
-/// Public for the protocol adapters, which read their JSON bodies with it. The bytes must stay
-/// valid while the scanner is in use.
 ///
 /// Hot path of ingest (every record goes through it): pointer arithmetic, no allocation, eight
 /// bytes at a time where it pays. Guarded by `tools/bench/format` (pack MB/s).
@@ -17,6 +14,7 @@ public struct JSONScanner {
     public let end: Int
     public var i: Int
 
+    @inlinable
     public init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.p = p
         self.end = count
@@ -28,22 +26,23 @@ public struct JSONScanner {
         public let message: String
         public let offset: Int
 
+        @inlinable
         public init(message: String, offset: Int) {
             self.message = message
             self.offset = offset
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func fail(_ message: String) -> Failure { Failure(message: message, offset: i) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var atEnd: Bool { i >= end }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var current: UInt8 { i < end ? p[i] : 0 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func skipSpace() {
         while i < end {
             let c = p[i]
@@ -51,7 +50,7 @@ public struct JSONScanner {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func expect(_ c: UInt8, _ what: String) throws(Failure) {
         guard i < end, p[i] == c else { throw fail("expected \(what)") }
         i += 1
@@ -75,14 +74,14 @@ public struct JSONScanner {
 
     /// High bit set in each byte of `w` that is `"`, `\\`, below 0x20 or above 0x7F; the lowest set
     /// bit is exact, so `trailingZeroBitCount / 8` is the first byte that needs a look.
-    @inline(__always)
-    static func attentionMask(_ w: UInt64) -> UInt64 {
+    @inlinable @inline(__always)
+    public static func attentionMask(_ w: UInt64) -> UInt64 {
         SWAR.specialMask(w) | (w & SWAR.highs)
     }
 
     /// Scans a string whose opening quote is at the cursor. Returns the range of its raw content
     /// (between the quotes) and whether it has escapes; validates escapes and UTF-8.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func scanString() throws(Failure) -> (start: Int, end: Int, escaped: Bool) {
         i += 1
         let start = i
@@ -117,8 +116,8 @@ public struct JSONScanner {
     /// When the string at the cursor is exactly `name` (whose bytes need no escaping), steps past
     /// its closing quote and returns true; otherwise leaves the cursor alone. Compares eight bytes
     /// at a time: field names are short, and a `memcmp` call costs more than the comparison.
-    @inline(__always)
-    mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inlinable @inline(__always)
+    public mutating func skipKey(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = name.count
         guard i + n + 2 <= end, p[i + n + 1] == 0x22, let base = name.baseAddress else { return false }
         let text = UnsafeRawPointer(p + i + 1)
@@ -138,8 +137,8 @@ public struct JSONScanner {
 
     /// Fast path for an integer literal of at most 18 digits followed by a delimiter: returns its
     /// value and steps past it, or returns nil and leaves the cursor alone (then `scanNumber` decides).
-    @inline(__always)
-    mutating func scanShortInteger() -> Int64? {
+    @inlinable @inline(__always)
+    public mutating func scanShortInteger() -> Int64? {
         var k = i
         let negative = k < end && p[k] == UInt8(ascii: "-")
         if negative { k += 1 }
@@ -162,8 +161,8 @@ public struct JSONScanner {
         return negative ? -value : value
     }
 
-    @inline(__always)
-    private mutating func skipEscape() throws(Failure) {
+    @inlinable @inline(__always)
+    internal mutating func skipEscape() throws(Failure) {
         guard i + 1 < end else { throw fail("unterminated string") }
         switch p[i + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
@@ -185,8 +184,8 @@ public struct JSONScanner {
         }
     }
 
-    @inline(__always)
-    private mutating func hex4() throws(Failure) -> UInt32 {
+    @inlinable @inline(__always)
+    internal mutating func hex4() throws(Failure) -> UInt32 {
         guard i + 4 <= end else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
         for k in 0..<4 {
@@ -204,8 +203,8 @@ public struct JSONScanner {
         return v
     }
 
-    @inline(__always)
-    private mutating func skipUTF8() throws(Failure) {
+    @inlinable @inline(__always)
+    internal mutating func skipUTF8() throws(Failure) {
         let length = UTF8Validation.sequenceLength(UnsafeRawPointer(p + i), available: end - i)
         guard length > 0 else { throw fail("invalid UTF-8 in a string") }
         i += length
@@ -245,7 +244,7 @@ public struct JSONScanner {
         out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: stop - run))
     }
 
-    private static func hexValue(_ q: UnsafePointer<UInt8>) -> UInt32 {
+    @usableFromInline static func hexValue(_ q: UnsafePointer<UInt8>) -> UInt32 {
         var v: UInt32 = 0
         for k in 0..<4 {
             let c = q[k]
@@ -254,7 +253,7 @@ public struct JSONScanner {
         return v
     }
 
-    static func appendUTF8(_ s: UInt32, _ out: inout [UInt8]) {
+    public static func appendUTF8(_ s: UInt32, _ out: inout [UInt8]) {
         switch s {
         case ..<0x80: out.append(UInt8(s))
         case ..<0x800: out.append(contentsOf: [UInt8(0xC0 | s >> 6), UInt8(0x80 | s & 0x3F)])
@@ -276,9 +275,20 @@ public struct JSONScanner {
         /// Decimal exponent to apply to `mantissa` (fraction digits and `e` part, and digits past 19).
         public var exponent: Int
         public var isInteger: Bool
+
+        @inlinable
+        public init(start: Int, end: Int, negative: Bool, mantissa: UInt64, digits: Int, exponent: Int, isInteger: Bool) {
+            self.start = start
+            self.end = end
+            self.negative = negative
+            self.mantissa = mantissa
+            self.digits = digits
+            self.exponent = exponent
+            self.isInteger = isInteger
+        }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func scanNumber() throws(Failure) -> NumberText {
         let start = i
         var negative = false
@@ -334,7 +344,7 @@ public struct JSONScanner {
     }
 
     /// The value of an integer literal, or nil when it does not fit in 64 bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func integerValue(_ n: NumberText) -> Int64? {
         guard n.digits <= 19, n.exponent == 0 else { return nil }
         if n.negative {
@@ -343,11 +353,11 @@ public struct JSONScanner {
         return n.mantissa <= UInt64(Int64.max) ? Int64(n.mantissa) : nil
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+    @usableFromInline static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
 
     /// The double nearest to the number (correctly rounded): exact arithmetic when the mantissa and
     /// the power of ten are both exact doubles (Clinger's fast path), `strtod` otherwise.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func doubleValue(_ n: NumberText) -> Double {
         if n.mantissa < (1 << 53) && n.digits <= 19 && n.exponent >= -22 && n.exponent <= 22 {
             var v = Double(n.mantissa)
@@ -406,7 +416,7 @@ public struct JSONScanner {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func literal(_ word: StaticString) throws(Failure) {
         let n = word.utf8CodeUnitCount
         guard i + n <= end, memcmp(p + i, word.utf8Start, n) == 0 else { throw fail("invalid literal") }

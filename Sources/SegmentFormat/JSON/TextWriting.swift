@@ -8,10 +8,10 @@ import Darwin
 /// escaped strings and timestamps, each returning the position after what it wrote.
 ///
 /// Hot path of `segcat cat` (one call per field); guarded by `tools/bench/format` (decode MB/s).
-/// Public for the query module's CSV and TSV writer.
+/// Public for the NDJSON writer, shredded values, and the query module's CSV and TSV writer.
 public enum TextWriting {
     /// Copies `n` bytes; short runs (field names, codes' text) without a `memcpy` call.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func copy(_ src: UnsafePointer<UInt8>, _ n: Int, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         if n >= 8 && n <= 16 {
             let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(p)
@@ -26,7 +26,7 @@ public enum TextWriting {
     }
 
     /// The decimal text of `v`, written backwards from its last digit.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func integer(_ v: Int64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         var out = p
         if v < 0 {
@@ -54,8 +54,8 @@ public enum TextWriting {
 
     /// `bytes` as a JSON string: quoted, with `"`, `\` and control characters escaped. At most
     /// `6 * n + 2` bytes (every byte a `\u00XX`).
-    @inline(__always)
-    static func jsonString(_ src: UnsafePointer<UInt8>, _ n: Int, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    @inlinable @inline(__always)
+    public static func jsonString(_ src: UnsafePointer<UInt8>, _ n: Int, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         var out = p
         out[0] = UInt8(ascii: "\"")
         out += 1
@@ -79,7 +79,8 @@ public enum TextWriting {
         return out + 1
     }
 
-    private static func escape(_ c: UInt8, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    @inlinable
+    static func escape(_ c: UInt8, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         p[0] = 0x5C
         switch c {
         case 0x22, 0x5C: p[1] = c
@@ -97,41 +98,9 @@ public enum TextWriting {
         }
         return p + 2
     }
-}
 
-/// Formats timestamps as RFC 3339 UTC, remembering the last day's date text: log rows are in time
-/// order, so the calendar arithmetic runs once a day of data, not once a row. Quoted for JSON
-/// (`write`), bare for CSV and TSV (`writeUnquoted`, used by the query module's writers).
-public struct TimestampText {
-    private var day = Int64.min
-    /// "YYYY-MM-DDT" of `day`.
-    private var date: (UInt64, UInt64) = (0, 0)
-
-    public init() {}
-
-    @inline(__always)
-    mutating func write(_ ns: Int64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        p[0] = UInt8(ascii: "\"")
-        let end = writeUnquoted(ns, to: p + 1)
-        end[0] = UInt8(ascii: "\"")
-        return end + 1
-    }
-
-    /// Writes at most 30 bytes at `p`; returns the position after them.
-    @inline(__always)
-    public mutating func writeUnquoted(_ ns: Int64, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        let (days, secondOfDay, fraction) = RFC3339.split(ns)
-        if days != day {
-            day = days
-            // The date's text, computed from the day number (a day's midnight may lie before the
-            // earliest instant an Int64 of nanoseconds holds).
-            withUnsafeMutableBytes(of: &date) { raw in
-                RFC3339.writeDate(days: Int(days), to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-        withUnsafeBytes(of: date) { raw in
-            UnsafeMutableRawPointer(p).copyMemory(from: raw.baseAddress!, byteCount: 11)
-        }
-        return p + 11 + RFC3339.writeClock(secondOfDay: secondOfDay, fraction: fraction, to: p + 11)
+    /// The shortest text that reads back as the same double (Swift's `description`), as JSON.
+    public static func numberText(_ v: Double) -> String {
+        v.description
     }
 }

@@ -146,6 +146,10 @@ def run(work, shared, start_segd, stop, free_port, duration, runs, token):
     segd, so that a noisy minute on a shared machine weighs on every protocol of its round."""
     listings, syslog = bodies(work, loghub_records(shared))
     names = ["ndjson", "elasticsearch", "otlp-protobuf", "otlp-json", "loki-json", "loki-protobuf", "hec", "syslog"]
+    # SEGD_BENCH_PROTOCOLS=otlp-protobuf,syslog: only those (NDJSON, the baseline, always runs).
+    chosen = [n for n in os.environ.get("SEGD_BENCH_PROTOCOLS", "").split(",") if n]
+    if chosen:
+        names = ["ndjson"] + [n for n in names[1:] if n in chosen]
     samples = {name: [] for name in names}
     for k in range(runs):
         for name in names:

@@ -86,6 +86,13 @@ final class NDJSONRecords {
         needsComma = false
     }
 
+    /// A member name already checked to be valid UTF-8.
+    func key(validUTF8 name: UnsafeRawBufferPointer) {
+        text(validUTF8: name)
+        sink.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     func key(_ name: String) {
         var name = name
         name.withUTF8 { key(UnsafeRawBufferPointer($0)) }
@@ -108,6 +115,17 @@ final class NDJSONRecords {
             repaired.withUnsafeBufferPointer { b in
                 if let start = b.baseAddress { sink.appendJSONString(start, count: b.count) }
             }
+        }
+    }
+
+    /// Text already checked to be valid UTF-8 (a protobuf string the walker validated).
+    func text(validUTF8 bytes: UnsafeRawBufferPointer) {
+        separate()
+        needsComma = true
+        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            sink.appendJSONString(base, count: bytes.count)
+        } else {
+            sink.append("\"\"" as StaticString)
         }
     }
 

@@ -33,8 +33,11 @@ struct OTLPRoute: Sendable {
         var firstRefusal: String?
         let outcome = try await routes.path.ingest(request, context: context, tenant: tenant, stream: ProtocolRoutes.stream(request, default: "otel"),
                                                    mediaTypes: Self.mediaTypes, options: options) { body, declared, _ in
-            let decoded = try Self.decode(body, json: declared.mediaType == "application/json")
-            let transcoded = OTLPLogs.transcode(decoded, receivedAt: IngestPath.now())
+            let json = declared.mediaType == "application/json"
+            let now = IngestPath.now()
+            // Protobuf takes the walker unless it declines; swift-protobuf then has the final word.
+            let walked = json ? nil : body.withUnsafeReadableBytes { OTLPProtobufWalker.transcode($0, receivedAt: now) }
+            let transcoded = try walked ?? OTLPLogs.transcode(try Self.decode(body, json: json), receivedAt: now)
             refusedHere = transcoded.refused
             firstRefusal = transcoded.firstRefusal
             return ByteBuffer(bytes: transcoded.records.bytes())

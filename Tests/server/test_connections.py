@@ -34,10 +34,20 @@ def test_slowloris_headers_are_answered_408_and_closed(segd):
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(segd):
     server = segd(["--header-timeout", "1s", "--idle-timeout", "5s"])
     sockets = [rawhttp.connect(server) for _ in range(300)]
-    young = [rawhttp.connect(server) for _ in range(5)]
-    time.sleep(0.3)
-    assert all(rawhttp.is_open(s) for s in young), "open before the timeout"
-    sockets += young
+    # Young connections are open before their timeout. On a loaded machine this process can be
+    # descheduled for most of a second, so a check that took too long proves nothing: try again.
+    conclusive = False
+    for _ in range(5):
+        start = time.monotonic()
+        young = [rawhttp.connect(server) for _ in range(5)]
+        time.sleep(0.3)
+        still_open = all(rawhttp.is_open(s) for s in young)
+        sockets += young
+        if time.monotonic() - start < 0.8:
+            assert still_open, "open before the timeout"
+            conclusive = True
+            break
+    assert conclusive, "the machine was too slow to check the young connections"
     time.sleep(1.7)
     assert all(rawhttp.closed_within(s, 0.5) is not None for s in sockets), "every one closed after it"
 

@@ -7,7 +7,7 @@ import SegmentFormat
 public final class S3Archive: Sendable {
     public let client: S3Client
     public let cache: FooterCache?
-    public let statistics = ArchiveStatistics()
+    public let statistics = ArchiveStatistics(ArchiveCounts())
     let hints = LayoutSizeHints()
     let wholeObjects = ByteBudget(S3SegmentSource.wholeObjectBudget)
 

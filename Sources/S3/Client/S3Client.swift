@@ -12,7 +12,7 @@ import NIOHTTP1
 /// Safe to share between tasks. Call `shutdown()` when done.
 public final class S3Client: Sendable {
     public let configuration: S3Configuration
-    public let statistics = S3Statistics()
+    public let statistics = S3Statistics(S3Counts())
     private let http: HTTPClient
     private let credentials: CredentialChain?
     private let retry: RetryPolicy
